@@ -1,0 +1,330 @@
+"""`portal ledger verify`: the whole log checked from the database, trusting none of it.
+
+Every entry's bytes, signature and stored columns; every case chain and its head;
+the tree recomputed from the entries' own bytes and compared node by node with what
+is stored; every checkpoint's signature and root; consistency between successive
+checkpoints. Each failure names where it is (leaf index, case and sequence, node or
+checkpoint) and which check failed, so that a changed, deleted, swapped or re-signed
+row is found and named rather than merely "the log is bad".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger.checkpoint import open_checkpoint
+from ledger.entry import ZERO_HASH, decode_entry
+from ledger.errors import EntryError, NoteError, ProofError
+from ledger.merkle import (
+    NodeId,
+    assemble,
+    consistency_ranges,
+    node_hash,
+    range_hash,
+    verify_consistency,
+)
+from ledger.note import NoteVerifier
+from ledger.store import LEVEL_SHIFT, node_id, node_key
+from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerNode
+
+PAGE = 5000
+SHOWN_PER_CHECK = 20
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"FAIL [{self.check}] {self.where}: {self.message}"
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    cases: int = 0
+    checkpoints: int = 0
+    tree_size: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    hidden: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def fail(self, check: str, where: str, message: str) -> None:
+        shown = sum(1 for f in self.failures if f.check == check)
+        if shown < SHOWN_PER_CHECK:
+            self.failures.append(Failure(check, where, message))
+        else:
+            self.hidden[check] = self.hidden.get(check, 0) + 1
+
+    def render(self) -> str:
+        lines = [str(f) for f in self.failures]
+        lines += [f"FAIL [{check}] ... and {n} more" for check, n in self.hidden.items()]
+        summary = (
+            f"{self.entries} entries in {self.cases} cases, tree of {self.tree_size} leaves, "
+            f"{self.checkpoints} checkpoints"
+        )
+        if self.ok:
+            lines.append(f"OK: {summary}; every check holds.")
+        else:
+            total = len(self.failures) + sum(self.hidden.values())
+            lines.append(f"FAILED: {total} problems found in {summary}.")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Chain:
+    next_seq: int = 0
+    head: bytes = ZERO_HASH
+
+
+class _Verifier:
+    def __init__(self, origin: str, keys: Sequence[NoteVerifier], report: AuditReport) -> None:
+        self.origin = origin
+        self.keys = list(keys)
+        self.public = {key.kid: Ed25519PublicKey.from_public_bytes(key.public_key) for key in keys}
+        self.report = report
+        self.chains: dict[str, _Chain] = {}
+
+    def entry(self, row: dict[str, object], where: str) -> bytes | None:
+        """Check one entry row; return its leaf hash computed from its bytes."""
+        report = self.report
+        data = bytes(row["entry"])  # type: ignore[arg-type]
+        leaf = hashlib.sha256(b"\x00" + data).digest()
+        if bytes(row["leaf_hash"]) != leaf:  # type: ignore[arg-type]
+            report.fail("leaf-hash", where, "the stored leaf_hash is not the hash of the entry's bytes")
+        try:
+            entry = decode_entry(data)
+        except EntryError as exc:
+            report.fail("entry-format", where, str(exc))
+            return leaf
+        if entry.log != self.origin:
+            report.fail("origin", where, f"entry names log {entry.log!r}, not {self.origin!r}")
+        for column, value in (
+            ("case_ref", entry.case),
+            ("case_seq", entry.case_seq),
+            ("event_type", entry.type),
+        ):
+            if row[column] != value:
+                report.fail(
+                    "columns", where, f"stored {column} {row[column]!r} differs from the entry's {value!r}"
+                )
+        key = self.public.get(entry.kid)
+        if key is None:
+            report.fail("signature", where, f"signed by an unknown key {entry.kid}")
+        else:
+            try:
+                key.verify(bytes(row["signature"]), data)  # type: ignore[arg-type]
+            except InvalidSignature:
+                report.fail("signature", where, f"the signature does not verify under key {entry.kid}")
+        chain = self.chains.setdefault(entry.case, _Chain())
+        if entry.case_seq != chain.next_seq:
+            report.fail(
+                "chain",
+                where,
+                f"case {entry.case} has entry #{entry.case_seq} where #{chain.next_seq} was due "
+                "(an entry is missing, duplicated or out of order)",
+            )
+        elif entry.prev != chain.head:
+            report.fail(
+                "chain", where, f"case {entry.case} #{entry.case_seq}: prev is not the previous entry's leaf hash"
+            )
+        chain.next_seq = entry.case_seq + 1
+        chain.head = leaf
+        return leaf
+
+
+def _where(row: dict[str, object]) -> str:
+    index = row["leaf_index"]
+    label = f"leaf {index}" if index is not None else f"unintegrated entry id {row['id']}"
+    return f"{label} ({row['case_ref']} #{row['case_seq']})"
+
+
+ENTRY_COLUMNS = (
+    LedgerEntry.id,
+    LedgerEntry.case_ref,
+    LedgerEntry.case_seq,
+    LedgerEntry.event_type,
+    LedgerEntry.entry,
+    LedgerEntry.signature,
+    LedgerEntry.leaf_hash,
+    LedgerEntry.leaf_index,
+)
+
+
+async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
+    """Check the whole log against `keys` (the keys trusted to have signed it)."""
+    report = AuditReport()
+    verifier = _Verifier(origin, keys, report)
+    leaves: list[bytes] = []
+
+    last = -1
+    while True:
+        rows = await LedgerEntry.select(*ENTRY_COLUMNS).where(
+            LedgerEntry.leaf_index > last
+        ).order_by(LedgerEntry.leaf_index).limit(PAGE)
+        for row in rows:
+            index = row["leaf_index"]
+            if index != len(leaves):
+                report.fail(
+                    "log",
+                    f"leaves {len(leaves)}..{index - 1}",
+                    "no entry holds these leaf indexes (deleted?)",
+                )
+                leaves.extend([ZERO_HASH] * (index - len(leaves)))
+            leaves.append(verifier.entry(row, _where(row)) or ZERO_HASH)
+        if len(rows) < PAGE:
+            break
+        last = rows[-1]["leaf_index"]
+    report.tree_size = len(leaves)
+
+    last = 0
+    while True:
+        rows = await LedgerEntry.select(*ENTRY_COLUMNS).where(
+            LedgerEntry.leaf_index.is_null() & (LedgerEntry.id > last)
+        ).order_by(LedgerEntry.id).limit(PAGE)
+        for row in rows:
+            verifier.entry(row, _where(row))
+        if len(rows) < PAGE:
+            break
+        last = rows[-1]["id"]
+    report.entries = await LedgerEntry.count()
+    report.cases = len(verifier.chains)
+
+    await _check_heads(verifier)
+    levels = _levels(leaves)
+    await _check_nodes(levels, report)
+    await _check_checkpoints(origin, keys, levels, report)
+    return report
+
+
+async def _check_heads(verifier: _Verifier) -> None:
+    report = verifier.report
+    heads = {
+        row["case_ref"]: row
+        for row in await LedgerCaseHead.select(
+            LedgerCaseHead.case_ref, LedgerCaseHead.next_seq, LedgerCaseHead.head_hash
+        )
+    }
+    for case, chain in verifier.chains.items():
+        head = heads.pop(case, None)
+        if head is None:
+            report.fail("chain", f"case {case}", "the case has entries but no head row")
+        elif head["next_seq"] != chain.next_seq or bytes(head["head_hash"]) != chain.head:
+            report.fail(
+                "chain",
+                f"case {case}",
+                f"the head says the chain has {head['next_seq']} entries ending at "
+                f"{bytes(head['head_hash']).hex()[:16]}…, but it has {chain.next_seq} ending at "
+                f"{chain.head.hex()[:16]}… (entries removed or the tail cut off)",
+            )
+    for case in heads:
+        report.fail("chain", f"case {case}", "the head row names a case with no entries")
+
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every complete node, level by level: levels[L][i] is node (L, i)."""
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
+class _LevelNodes(dict[NodeId, bytes]):
+    """A read-only view of `levels` as the node mapping the Merkle functions take."""
+
+    def __init__(self, levels: list[list[bytes]]) -> None:
+        super().__init__()
+        self.levels = levels
+
+    def __missing__(self, node: NodeId) -> bytes:
+        level, index = node
+        return self.levels[level][index]
+
+
+async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
+    stored_count = 0
+    for level, hashes in enumerate(levels):
+        low, high = node_key((level, 0)), node_key((level, (1 << LEVEL_SHIFT) - 1))
+        last = low - 1
+        seen = 0
+        while True:
+            rows = await LedgerNode.select(LedgerNode.node_key, LedgerNode.hash).where(
+                (LedgerNode.node_key > last) & (LedgerNode.node_key <= high)
+            ).order_by(LedgerNode.node_key).limit(PAGE * 4)
+            for row in rows:
+                _, index = node_id(row["node_key"])
+                seen += 1
+                if index >= len(hashes):
+                    report.fail("tree", f"node ({level}, {index})", "a stored node lies beyond the tree")
+                elif bytes(row["hash"]) != hashes[index]:
+                    report.fail(
+                        "tree", f"node ({level}, {index})", "the stored hash differs from the recomputed one"
+                    )
+            if len(rows) < PAGE * 4:
+                break
+            last = rows[-1]["node_key"]
+        stored_count += seen
+        if seen < len(hashes):
+            report.fail("tree", f"level {level}", f"{len(hashes) - seen} stored nodes are missing")
+    total = await LedgerNode.count()
+    if total != stored_count:
+        report.fail("tree", "nodes", f"{total - stored_count} stored nodes have an impossible level")
+
+
+async def _check_checkpoints(
+    origin: str, keys: Sequence[NoteVerifier], levels: list[list[bytes]], report: AuditReport
+) -> None:
+    size = len(levels[0]) if levels[0] else 0
+    nodes = _LevelNodes(levels)
+    rows = await LedgerCheckpoint.select(
+        LedgerCheckpoint.id, LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash, LedgerCheckpoint.note
+    ).order_by(LedgerCheckpoint.id)
+    report.checkpoints = len(rows)
+    previous: tuple[int, bytes, str] | None = None
+    for row in rows:
+        where = f"checkpoint #{row['id']} (size {row['tree_size']})"
+        try:
+            checkpoint, _ = open_checkpoint(row["note"], keys, origin=origin)
+        except NoteError as exc:
+            report.fail("checkpoint", where, str(exc))
+            continue
+        if checkpoint.size != row["tree_size"] or checkpoint.root_hash != bytes(row["root_hash"]):
+            report.fail("checkpoint", where, "the stored size or root differs from the signed note")
+        if checkpoint.size > size:
+            report.fail(
+                "checkpoint",
+                where,
+                f"signed for {checkpoint.size} leaves but the log holds {size} (its tail was cut off)",
+            )
+            continue
+        try:
+            root = range_hash(0, checkpoint.size, nodes) if checkpoint.size else None
+        except (KeyError, IndexError):
+            root = None
+        if checkpoint.size and root != checkpoint.root_hash:
+            report.fail("checkpoint", where, "the signed root is not the root of the log's entries")
+        if previous is not None:
+            old_size, old_root, old_where = previous
+            try:
+                if checkpoint.size < old_size:
+                    raise ProofError(f"the tree shrank from {old_size} leaves")
+                proof = (
+                    assemble(consistency_ranges(old_size, checkpoint.size), nodes)
+                    if old_size
+                    else []
+                )
+                verify_consistency(old_size, checkpoint.size, old_root, checkpoint.root_hash, proof)
+            except ProofError as exc:
+                report.fail("consistency", f"{old_where} -> {where}", str(exc))
+        previous = (checkpoint.size, checkpoint.root_hash, where)

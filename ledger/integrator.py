@@ -1,0 +1,88 @@
+"""The integrator: gives committed entries their place in the global log and signs it.
+
+Each batch, in one transaction, assigns the next leaf indexes in commit order, stores
+the tree nodes that become complete and a checkpoint signed over the new root. Every
+worker process runs it in the background; a database lock lets one at a time work
+(an advisory lock on PostgreSQL, the write lock on SQLite), and because everything a
+batch does commits together, a killed integrator leaves nothing for the next one to
+repair: it starts again from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.errors import LedgerError
+from ledger.keys import Keyring, checkpoint_signers
+from ledger.merkle import append_leaves, range_hash
+from ledger.note import NoteSigner
+from ledger.store import Batch, LogState, store_for
+
+log = logging.getLogger(__name__)
+
+BATCH_LIMIT = 5000
+
+
+def plan_batch(state: LogState, origin: str, signers: list[NoteSigner]) -> Batch:
+    """The batch that integrates `state.pending` after the last checkpoint."""
+    if state.size and range_hash(0, state.size, state.frontier) != state.root:
+        # Never sign a root that is not an extension of the last signed one.
+        raise LedgerError(
+            f"The stored tree nodes no longer give the root of the checkpoint of size "
+            f"{state.size}; refusing to sign. Run `portal ledger verify`."
+        )
+    leaf_hashes = [leaf for _, leaf in state.pending]
+    new_nodes = append_leaves(state.size, state.frontier, leaf_hashes)
+    size = state.size + len(leaf_hashes)
+    root = range_hash(0, size, {**state.frontier, **new_nodes})
+    return Batch(
+        first_index=state.size,
+        entry_ids=[entry_id for entry_id, _ in state.pending],
+        nodes=new_nodes,
+        size=size,
+        root=root,
+        note=sign_checkpoint(Checkpoint(origin, size, root), signers),
+        created_at=datetime.now(UTC),
+    )
+
+
+@dataclass(frozen=True)
+class Integrated:
+    batches: int
+    entries: int
+    size: int
+
+
+async def integrate(keyring: Keyring, limit: int = BATCH_LIMIT) -> Integrated:
+    """Integrate everything pending now, batch by batch; each batch is one checkpoint."""
+    store = store_for()
+    batches = entries = size = 0
+    while True:
+        signers = await checkpoint_signers(keyring)
+        batch = await store.integrate(
+            limit, lambda state: plan_batch(state, keyring.origin, signers)
+        )
+        if batch is None:
+            return Integrated(batches, entries, size)
+        batches += 1
+        entries += len(batch.entry_ids)
+        size = batch.size
+        if len(batch.entry_ids) < limit:
+            return Integrated(batches, entries, size)
+
+
+async def run_integrator(keyring: Keyring, interval: float, stop: asyncio.Event) -> None:
+    """Integrate every `interval` seconds until `stop` is set; errors are logged, not fatal."""
+    while not stop.is_set():
+        try:
+            await integrate(keyring)
+        except Exception:
+            log.exception("Integration failed; trying again in %.1f s", interval)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
