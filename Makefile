@@ -1,0 +1,43 @@
+# One command for each thing a developer does. Everything runs from .venv, which
+# is built from requirements.lock so every machine gets the same versions.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-from-lock
+
+.PHONY: install migrate run test bench lint lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+migrate: install
+	$(BIN)/portal migrate
+
+run: migrate
+	$(BIN)/portal serve --host 127.0.0.1 --port 8000
+
+# The suite runs every database test on SQLite and on PostgreSQL (skipped, with
+# its reason, when no server answers at 127.0.0.1:5432).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m tests.bench.run_all
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy ledger
+
+# Re-resolve the lock after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --no-emit-index-url --no-emit-find-links \
+		--strip-extras -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Arbitration: rules, roster, appointment by list, challenges, timetable, awards."""

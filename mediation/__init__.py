@@ -1,0 +1,1 @@
+"""Mediation with outside mediators: roster, appointment, caucus, offers, settlements."""

@@ -1,0 +1,1 @@
+"""The web shell of the dispute portal: app factory, settings, database, CLI."""

@@ -1,0 +1,80 @@
+"""The application factory: settings, database, ledger keys, routes and background work.
+
+`create_app` is what `portal serve` gives uvicorn; each worker process builds its own
+app, and nothing a worker keeps in memory is needed by another: sessions, locks and
+the ledger's head all live in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
+
+from ledger.errors import LedgerError
+from ledger.integrator import run_integrator
+from ledger.keys import Keyring, publish_keys
+from ledger.tables import LedgerCheckpoint
+from portal.database import bind_tables, connected, create_engine
+from portal.ledger_routes import LedgerController
+from portal.settings import Settings
+from portal.tables import ALL_TABLES
+
+
+@get("/healthz", media_type=MediaType.JSON, cache=False)
+async def healthz() -> Response[dict[str, str]]:
+    """Up, and the database answers."""
+    try:
+        await LedgerCheckpoint.count()
+    except Exception as exc:  # any database failure means "not healthy"
+        return Response(
+            {"status": "unavailable", "database": type(exc).__name__},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return Response({"status": "ok", "database": "ok"})
+
+
+def ledger_error(_: Request[object, object, State], exc: Exception) -> Response[dict[str, str]]:
+    """Domain errors of the ledger are the caller's to fix: 400 with the reason."""
+    return Response(
+        {"title": "Bad request", "detail": str(exc)},
+        status_code=HTTP_400_BAD_REQUEST,
+        media_type="application/problem+json",
+    )
+
+
+def create_app(settings: Settings | None = None, *, run_integrator_task: bool = True) -> Litestar:
+    settings = (settings or Settings.from_env()).prepare()
+    engine = create_engine(settings.database_url)
+    bind_tables(engine, ALL_TABLES)
+    keyring = Keyring.open(
+        settings.signing_key_file, settings.log_origin, create=not settings.is_production
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with connected(engine):
+            await publish_keys(keyring)
+            stop = asyncio.Event()
+            task = (
+                asyncio.create_task(run_integrator(keyring, settings.integrate_interval, stop))
+                if run_integrator_task
+                else None
+            )
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await task
+
+    return Litestar(
+        route_handlers=[healthz, LedgerController],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "keyring": keyring}),
+        exception_handlers={LedgerError: ledger_error},
+    )

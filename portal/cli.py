@@ -1,0 +1,266 @@
+"""The `portal` command: migrate, serve, and the ledger's own commands.
+
+Every command reads the same settings as the server. Commands that need the
+database open it for their own run and close it after; `verify-bundle` needs none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from portal.settings import ConfigurationError, Settings
+
+T = TypeVar("T")
+log = logging.getLogger("portal")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` with every table bound to the configured database."""
+    from portal.database import bind_tables, connected, create_engine
+    from portal.tables import ALL_TABLES
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        bind_tables(engine, ALL_TABLES)
+        async with connected(engine, pool_size=4):
+            return await work()
+
+    return asyncio.run(run())
+
+
+def _keyring(settings: Settings, *, create: bool | None = None) -> Any:
+    from ledger.errors import LedgerError
+    from ledger.keys import Keyring
+
+    try:
+        return Keyring.open(
+            settings.signing_key_file,
+            settings.log_origin,
+            create=not settings.is_production if create is None else create,
+        )
+    except LedgerError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the portal does.")
+def main(verbose: bool) -> None:
+    """The dispute portal."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply every database migration that has not been applied yet."""
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.engine import engine_finder
+
+    from portal.database import connected
+
+    async def run() -> Any:
+        # Close the pool after: its idle SQLite connections would keep the process alive.
+        async with connected(engine_finder()):  # type: ignore[arg-type]
+            return await run_forwards(app_name="all", migration_id="all", fake=False)
+
+    result = asyncio.run(run())
+    if not result.success:
+        raise click.ClickException(f"Migrations failed: {result.message}")
+    click.echo("Database is up to date.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the portal over HTTP."""
+    import uvicorn
+
+    settings = _settings()
+    try:
+        settings = settings.prepare()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # Make the key here, once, before workers start: two workers must not each make one.
+    _keyring(settings)
+    click.echo(f"Serving on http://{host}:{port} with {workers} worker(s)")
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+@main.group()
+def ledger() -> None:
+    """The signed ledger: integrate, verify, keys, checkpoints, proofs."""
+
+
+@ledger.command("init-key")
+def init_key() -> None:
+    """Create the ledger's signing key file (refuses to overwrite one)."""
+    settings = _settings()
+    if settings.signing_key_file.exists():
+        raise click.ClickException(f"{settings.signing_key_file} exists already; nothing done.")
+    keyring = _keyring(settings, create=True)
+    click.echo(str(keyring.current.verifier()))
+
+
+@ledger.command()
+def integrate() -> None:
+    """Integrate every pending entry now and sign a checkpoint for each batch."""
+    from ledger.keys import publish_keys
+    from ledger.integrator import integrate as integrate_log
+
+    settings = _settings()
+    keyring = _keyring(settings)
+
+    async def work() -> Any:
+        await publish_keys(keyring)
+        return await integrate_log(keyring)
+
+    done = _with_database(settings, work)
+    click.echo(f"Integrated {done.entries} entries in {done.batches} batches; tree size {done.size}.")
+
+
+def _trusted(keys: tuple[str, ...]) -> list[Any]:
+    from ledger.errors import NoteError
+    from ledger.note import parse_verifier_key
+
+    try:
+        return [parse_verifier_key(key) for key in keys]
+    except NoteError as exc:
+        raise click.ClickException(f"--key: {exc}") from exc
+
+
+@ledger.command()
+@click.option("--key", "keys", multiple=True, help="Trust only this verifier key (repeatable).")
+def verify(keys: tuple[str, ...]) -> None:
+    """Verify the whole log in the database; exit 1 and name every failure."""
+    from ledger.audit import verify_log
+    from ledger.keys import published_verifiers
+
+    settings = _settings()
+    trusted = _trusted(keys)
+
+    async def work() -> Any:
+        if trusted:
+            return await verify_log(settings.log_origin, trusted)
+        known = {str(v): v for v in await published_verifiers()}
+        if settings.signing_key_file.exists():
+            for verifier in _keyring(settings, create=False).verifiers:
+                known.setdefault(str(verifier), verifier)
+        return await verify_log(settings.log_origin, list(known.values()))
+
+    report = _with_database(settings, work)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
+@ledger.command("verify-bundle")
+@click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "keys", multiple=True, help="Trust only this verifier key (repeatable).")
+def verify_bundle_command(bundle_file: Path, keys: tuple[str, ...]) -> None:
+    """Verify one proof bundle offline, with no database."""
+    from ledger.bundle import verify_bundle
+
+    try:
+        bundle = json.loads(bundle_file.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{bundle_file} is not JSON: {exc}") from exc
+    report = verify_bundle(bundle, trusted_keys=list(keys) or None)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
+@ledger.command()
+def keys() -> None:
+    """Every verifier key of this log, one per line, newest first."""
+    from ledger.keys import publish_keys, published_verifiers
+
+    settings = _settings()
+    keyring = _keyring(settings)
+
+    async def work() -> Any:
+        await publish_keys(keyring)
+        return await published_verifiers()
+
+    for verifier in _with_database(settings, work):
+        click.echo(str(verifier))
+
+
+@ledger.command()
+def checkpoint() -> None:
+    """The latest signed checkpoint."""
+    from ledger.proofs import latest_checkpoint
+
+    latest = _with_database(_settings(), latest_checkpoint)
+    if latest is None:
+        raise click.ClickException("The log has no signed checkpoint yet.")
+    click.echo(latest.note, nl=False)
+
+
+@ledger.command()
+@click.argument("case_ref")
+def proof(case_ref: str) -> None:
+    """The case's proof bundle (ledger-proof.json) on standard output."""
+    from ledger.errors import ProofError
+    from ledger.proofs import case_bundle
+
+    settings = _settings()
+    try:
+        bundle = _with_database(settings, lambda: case_bundle(case_ref, settings.log_origin))
+    except ProofError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(bundle, indent=1, ensure_ascii=False))
+
+
+@ledger.command("rotate-key")
+@click.option(
+    "--overlap-days",
+    type=int,
+    default=None,
+    help="Days the old key keeps co-signing checkpoints (default PORTAL_KEY_OVERLAP_DAYS).",
+)
+def rotate_key_command(overlap_days: int | None) -> None:
+    """Make a new signing key; the old one co-signs checkpoints for a while."""
+    from ledger.keys import rotate_key
+
+    settings = _settings()
+    keyring = _keyring(settings, create=False)
+    days = settings.key_overlap_days if overlap_days is None else overlap_days
+    old = keyring.kid
+    new = _with_database(settings, lambda: rotate_key(keyring, timedelta(days=days)))
+    click.echo(f"Rotated: new key {new.kid} signs from now on; {old} co-signs for {days} days.")
+    click.echo(str(new.verifier()))

@@ -1,0 +1,134 @@
+"""The portal's settings: one dataclass, read from the environment in one place.
+
+Every field is documented in the README. Development fills in what is missing so
+that `make run` works on a fresh machine; production refuses to start and says
+which setting is missing, because a generated signing key or secret there would
+silently fork the ledger or log everyone out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "production")
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or wrong; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    """PORTAL_ENV: `development` or `production`."""
+
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    """PORTAL_DATA_DIR: where the SQLite database, keys and uploaded files live."""
+
+    database_url: str = ""
+    """PORTAL_DATABASE_URL: `sqlite:///path` or `postgresql://user@host:port/db`."""
+
+    log_origin: str = "localhost/portal-ledger"
+    """PORTAL_LOG_ORIGIN: the ledger's origin; it never changes for a deployment."""
+
+    signing_key_file: Path = field(default_factory=lambda: Path("var/ledger-signing.key"))
+    """PORTAL_SIGNING_KEY_FILE: the ledger's Ed25519 keyring (PEM, current key first)."""
+
+    secret_key: str = ""
+    """PORTAL_SECRET_KEY: signs session cookies and CSRF tokens."""
+
+    integrate_interval: float = 0.5
+    """PORTAL_INTEGRATE_INTERVAL: seconds between a worker's attempts to integrate the log."""
+
+    key_overlap_days: int = 30
+    """PORTAL_KEY_OVERLAP_DAYS: how long checkpoints carry the old key's signature after a rotation."""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read the settings; raise ConfigurationError naming anything unusable."""
+        env = dict(os.environ if environ is None else environ)
+        mode = env.get("PORTAL_ENV", "development")
+        if mode not in ENVIRONMENTS:
+            raise ConfigurationError(
+                f"PORTAL_ENV is {mode!r}; set it to 'development' or 'production'."
+            )
+        data_dir = Path(env.get("PORTAL_DATA_DIR") or "var")
+        database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{data_dir / 'portal.sqlite3'}"
+        if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigurationError(
+                "PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://; "
+                f"got {database_url!r}."
+            )
+        key_file = Path(env.get("PORTAL_SIGNING_KEY_FILE") or data_dir / "ledger-signing.key")
+        try:
+            interval = float(env.get("PORTAL_INTEGRATE_INTERVAL", "0.5"))
+            overlap = int(env.get("PORTAL_KEY_OVERLAP_DAYS", "30"))
+        except ValueError as exc:
+            raise ConfigurationError(
+                "PORTAL_INTEGRATE_INTERVAL must be a number of seconds and "
+                f"PORTAL_KEY_OVERLAP_DAYS a whole number of days ({exc})."
+            ) from exc
+        return cls(
+            env=mode,
+            data_dir=data_dir,
+            database_url=database_url,
+            log_origin=env.get("PORTAL_LOG_ORIGIN") or "localhost/portal-ledger",
+            signing_key_file=key_file,
+            secret_key=env.get("PORTAL_SECRET_KEY", ""),
+            integrate_interval=interval,
+            key_overlap_days=overlap,
+        )
+
+    def prepare(self) -> Settings:
+        """Make the settings usable for serving: check production, fill in development.
+
+        Returns settings whose secret key is set. In development a missing secret is
+        generated once and kept under the data directory, so every worker process
+        (and the next restart) shares it.
+        """
+        missing = []
+        if self.is_production:
+            if not self.signing_key_file.is_file():
+                missing.append(
+                    f"PORTAL_SIGNING_KEY_FILE ({self.signing_key_file} does not exist; "
+                    "create it with `portal ledger init-key` and keep a backup)"
+                )
+            if not self.secret_key:
+                missing.append("PORTAL_SECRET_KEY (set it to a long random string)")
+            if missing:
+                raise ConfigurationError(
+                    "Refusing to start in production without: " + "; ".join(missing) + "."
+                )
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.secret_key:
+            return self
+        secret_file = self.data_dir / "secret.key"
+        if not secret_file.exists():
+            _write_private(secret_file, secrets.token_urlsafe(48))
+            log.warning("Development: generated a secret key in %s", secret_file)
+        return replace(self, secret_key=secret_file.read_text().strip())
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a secret readable by its owner only, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    os.replace(tmp, path)
