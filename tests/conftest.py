@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -23,48 +23,18 @@ import pytest
 from ledger.keys import Keyring
 from portal.database import bind_tables, connected, create_engine
 from portal.tables import ALL_TABLES
+from tests.support import ORIGIN, ROOT, portal_env, run_portal, shared_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["ORIGIN", "ROOT", "portal_env", "run_portal", "shared_dir"]
+
+T = TypeVar("T")
 PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-ORIGIN = "test.portal.example/ledger"
 
 
-def shared_dir() -> Path:
-    """`../shared` beside the project (CI's layout), or PORTAL_SHARED_DIR."""
-    configured = os.environ.get("PORTAL_SHARED_DIR")
-    return Path(configured) if configured else ROOT.parent / "shared"
-
-
-def portal_env(database_url: str, tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update(
-        PORTAL_DATABASE_URL=database_url,
-        PORTAL_DATA_DIR=str(tmp / "data"),
-        PORTAL_SIGNING_KEY_FILE=str(tmp / "ledger.key"),
-        PORTAL_LOG_ORIGIN=ORIGIN,
-        PICCOLO_CONF="portal.piccolo_conf",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update(extra)
-    return env
-
-
-def run_portal(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real `portal` command in a child process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "portal", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"portal {' '.join(args)} exited {result.returncode}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        )
-    return result
+def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even under a running event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _postgres_unreachable() -> str | None:
@@ -73,7 +43,7 @@ def _postgres_unreachable() -> str | None:
         await conn.close()
 
     try:
-        asyncio.run(probe())
+        _run_async(probe)
     except Exception as exc:
         return f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({type(exc).__name__}: {exc})"
     return None
@@ -103,13 +73,13 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"PORTAL_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
     name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    _run_async(lambda: _admin(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         run_portal("migrate", env=portal_env(url, tmp_path_factory.mktemp("pg")))
         yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run_async(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass
