@@ -50,7 +50,9 @@ async def append_entry(
     signer = keyring.current
 
     def make(case_seq: int, prev: bytes) -> Receipt:
-        entry = _entry(keyring.origin, case, case_seq, prev, event_type, actor, at, body, signer.kid)
+        entry = _entry(
+            keyring.origin, case, case_seq, prev, event_type, actor, at, body, signer.kid
+        )
         data = encode_entry(entry)
         return Receipt(
             case=case,

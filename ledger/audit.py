@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -95,13 +96,15 @@ class _Verifier:
         self.report = report
         self.chains: dict[str, _Chain] = {}
 
-    def entry(self, row: dict[str, object], where: str) -> bytes | None:
+    def entry(self, row: dict[str, Any], where: str) -> bytes | None:
         """Check one entry row; return its leaf hash computed from its bytes."""
         report = self.report
-        data = bytes(row["entry"])  # type: ignore[arg-type]
+        data = bytes(row["entry"])
         leaf = hashlib.sha256(b"\x00" + data).digest()
-        if bytes(row["leaf_hash"]) != leaf:  # type: ignore[arg-type]
-            report.fail("leaf-hash", where, "the stored leaf_hash is not the hash of the entry's bytes")
+        if bytes(row["leaf_hash"]) != leaf:
+            report.fail(
+                "leaf-hash", where, "the stored leaf_hash is not the hash of the entry's bytes"
+            )
         try:
             entry = decode_entry(data)
         except EntryError as exc:
@@ -116,16 +119,20 @@ class _Verifier:
         ):
             if row[column] != value:
                 report.fail(
-                    "columns", where, f"stored {column} {row[column]!r} differs from the entry's {value!r}"
+                    "columns",
+                    where,
+                    f"stored {column} {row[column]!r} differs from the entry's {value!r}",
                 )
         key = self.public.get(entry.kid)
         if key is None:
             report.fail("signature", where, f"signed by an unknown key {entry.kid}")
         else:
             try:
-                key.verify(bytes(row["signature"]), data)  # type: ignore[arg-type]
+                key.verify(bytes(row["signature"]), data)
             except InvalidSignature:
-                report.fail("signature", where, f"the signature does not verify under key {entry.kid}")
+                report.fail(
+                    "signature", where, f"the signature does not verify under key {entry.kid}"
+                )
         chain = self.chains.setdefault(entry.case, _Chain())
         if entry.case_seq != chain.next_seq:
             report.fail(
@@ -136,14 +143,16 @@ class _Verifier:
             )
         elif entry.prev != chain.head:
             report.fail(
-                "chain", where, f"case {entry.case} #{entry.case_seq}: prev is not the previous entry's leaf hash"
+                "chain",
+                where,
+                f"case {entry.case} #{entry.case_seq}: prev is not the previous entry's leaf hash",
             )
         chain.next_seq = entry.case_seq + 1
         chain.head = leaf
         return leaf
 
 
-def _where(row: dict[str, object]) -> str:
+def _where(row: dict[str, Any]) -> str:
     index = row["leaf_index"]
     label = f"leaf {index}" if index is not None else f"unintegrated entry id {row['id']}"
     return f"{label} ({row['case_ref']} #{row['case_seq']})"
@@ -169,9 +178,12 @@ async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
 
     last = -1
     while True:
-        rows = await LedgerEntry.select(*ENTRY_COLUMNS).where(
-            LedgerEntry.leaf_index > last
-        ).order_by(LedgerEntry.leaf_index).limit(PAGE)
+        rows = (
+            await LedgerEntry.select(*ENTRY_COLUMNS)
+            .where(LedgerEntry.leaf_index > last)
+            .order_by(LedgerEntry.leaf_index)
+            .limit(PAGE)
+        )
         for row in rows:
             index = row["leaf_index"]
             if index != len(leaves):
@@ -189,9 +201,12 @@ async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
 
     last = 0
     while True:
-        rows = await LedgerEntry.select(*ENTRY_COLUMNS).where(
-            LedgerEntry.leaf_index.is_null() & (LedgerEntry.id > last)
-        ).order_by(LedgerEntry.id).limit(PAGE)
+        rows = (
+            await LedgerEntry.select(*ENTRY_COLUMNS)
+            .where(LedgerEntry.leaf_index.is_null() & (LedgerEntry.id > last))
+            .order_by(LedgerEntry.id)
+            .limit(PAGE)
+        )
         for row in rows:
             verifier.entry(row, _where(row))
         if len(rows) < PAGE:
@@ -259,17 +274,24 @@ async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
         last = low - 1
         seen = 0
         while True:
-            rows = await LedgerNode.select(LedgerNode.node_key, LedgerNode.hash).where(
-                (LedgerNode.node_key > last) & (LedgerNode.node_key <= high)
-            ).order_by(LedgerNode.node_key).limit(PAGE * 4)
+            rows = (
+                await LedgerNode.select(LedgerNode.node_key, LedgerNode.hash)
+                .where((LedgerNode.node_key > last) & (LedgerNode.node_key <= high))
+                .order_by(LedgerNode.node_key)
+                .limit(PAGE * 4)
+            )
             for row in rows:
                 _, index = node_id(row["node_key"])
                 seen += 1
                 if index >= len(hashes):
-                    report.fail("tree", f"node ({level}, {index})", "a stored node lies beyond the tree")
+                    report.fail(
+                        "tree", f"node ({level}, {index})", "a stored node lies beyond the tree"
+                    )
                 elif bytes(row["hash"]) != hashes[index]:
                     report.fail(
-                        "tree", f"node ({level}, {index})", "the stored hash differs from the recomputed one"
+                        "tree",
+                        f"node ({level}, {index})",
+                        "the stored hash differs from the recomputed one",
                     )
             if len(rows) < PAGE * 4:
                 break
@@ -279,7 +301,9 @@ async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
             report.fail("tree", f"level {level}", f"{len(hashes) - seen} stored nodes are missing")
     total = await LedgerNode.count()
     if total != stored_count:
-        report.fail("tree", "nodes", f"{total - stored_count} stored nodes have an impossible level")
+        report.fail(
+            "tree", "nodes", f"{total - stored_count} stored nodes have an impossible level"
+        )
 
 
 async def _check_checkpoints(
@@ -288,7 +312,10 @@ async def _check_checkpoints(
     size = len(levels[0]) if levels[0] else 0
     nodes = _LevelNodes(levels)
     rows = await LedgerCheckpoint.select(
-        LedgerCheckpoint.id, LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash, LedgerCheckpoint.note
+        LedgerCheckpoint.id,
+        LedgerCheckpoint.tree_size,
+        LedgerCheckpoint.root_hash,
+        LedgerCheckpoint.note,
     ).order_by(LedgerCheckpoint.id)
     report.checkpoints = len(rows)
     previous: tuple[int, bytes, str] | None = None
@@ -305,7 +332,8 @@ async def _check_checkpoints(
             report.fail(
                 "checkpoint",
                 where,
-                f"signed for {checkpoint.size} leaves but the log holds {size} (its tail was cut off)",
+                f"signed for {checkpoint.size} leaves but the log holds {size}"
+                " (its tail was cut off)",
             )
             continue
         try:

@@ -11,9 +11,11 @@ repair: it starts again from the last checkpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.errors import LedgerError
@@ -64,7 +66,7 @@ async def integrate(keyring: Keyring, limit: int = BATCH_LIMIT) -> Integrated:
     while True:
         signers = await checkpoint_signers(keyring)
         batch = await store.integrate(
-            limit, lambda state: plan_batch(state, keyring.origin, signers)
+            limit, partial(plan_batch, origin=keyring.origin, signers=signers)
         )
         if batch is None:
             return Integrated(batches, entries, size)
@@ -82,7 +84,5 @@ async def run_integrator(keyring: Keyring, interval: float, stop: asyncio.Event)
             await integrate(keyring)
         except Exception:
             log.exception("Integration failed; trying again in %.1f s", interval)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass

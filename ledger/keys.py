@@ -40,7 +40,9 @@ def read_keyring_file(path: Path) -> list[Ed25519PrivateKey]:
             continue
         key = serialization.load_pem_private_key(block + PEM_END + b"\n", password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise LedgerError(f"{path} holds a key that is not Ed25519; the ledger signs with Ed25519.")
+            raise LedgerError(
+                f"{path} holds a key that is not Ed25519; the ledger signs with Ed25519."
+            )
         keys.append(key)
     if not keys:
         raise LedgerError(f"The ledger signing key file {path} holds no key.")

@@ -76,9 +76,13 @@ async def case_bundle(case: str, origin: str) -> dict[str, Any]:
     checkpoint = await latest_checkpoint()
     if checkpoint is None:
         raise ProofError("The log has no signed checkpoint yet; try again in a few seconds.")
-    rows = await LedgerEntry.select(
-        LedgerEntry.case_seq, LedgerEntry.entry, LedgerEntry.signature, LedgerEntry.leaf_index
-    ).where(LedgerEntry.case_ref == case).order_by(LedgerEntry.case_seq)
+    rows = (
+        await LedgerEntry.select(
+            LedgerEntry.case_seq, LedgerEntry.entry, LedgerEntry.signature, LedgerEntry.leaf_index
+        )
+        .where(LedgerEntry.case_ref == case)
+        .order_by(LedgerEntry.case_seq)
+    )
     chain = []
     for row in rows:
         # The chain as far as the checkpoint reaches: entries integrate in case order.
@@ -87,7 +91,9 @@ async def case_bundle(case: str, origin: str) -> dict[str, Any]:
         chain.append(row)
     if not chain:
         raise ProofError(f"No entry of case {case} is in a signed checkpoint yet.")
-    paths = {row["leaf_index"]: inclusion_ranges(row["leaf_index"], checkpoint.size) for row in chain}
+    paths = {
+        row["leaf_index"]: inclusion_ranges(row["leaf_index"], checkpoint.size) for row in chain
+    }
     nodes = await store_for().nodes(needed_nodes(r for ranges in paths.values() for r in ranges))
     entries = [
         BundleEntry(

@@ -227,9 +227,7 @@ class SQLiteStore(LedgerStore):
             return await _run_in_thread(transaction.connection, fn, *args)
         connection = await self.engine.get_connection()
         try:
-            return await _run_in_thread(
-                connection, _in_own_transaction(fn) if write else fn, *args
-            )
+            return await _run_in_thread(connection, _in_own_transaction(fn) if write else fn, *args)
         finally:
             release = getattr(self.engine, "release_connection", None)
             if release is not None:

@@ -140,8 +140,8 @@ def init_key() -> None:
 @ledger.command()
 def integrate() -> None:
     """Integrate every pending entry now and sign a checkpoint for each batch."""
-    from ledger.keys import publish_keys
     from ledger.integrator import integrate as integrate_log
+    from ledger.keys import publish_keys
 
     settings = _settings()
     keyring = _keyring(settings)
@@ -151,7 +151,9 @@ def integrate() -> None:
         return await integrate_log(keyring)
 
     done = _with_database(settings, work)
-    click.echo(f"Integrated {done.entries} entries in {done.batches} batches; tree size {done.size}.")
+    click.echo(
+        f"Integrated {done.entries} entries in {done.batches} batches; tree size {done.size}."
+    )
 
 
 def _trusted(keys: tuple[str, ...]) -> list[Any]:

@@ -22,7 +22,7 @@ def _b64(hashes: list[bytes]) -> list[str]:
 
 class LedgerController(Controller):
     path = "/ledger"
-    tags = ["ledger"]
+    tags = ("ledger",)
 
     @get("/checkpoint", media_type=MediaType.TEXT, cache=False)
     async def checkpoint(self) -> str:

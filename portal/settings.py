@@ -47,7 +47,7 @@ class Settings:
     """PORTAL_INTEGRATE_INTERVAL: seconds between a worker's attempts to integrate the log."""
 
     key_overlap_days: int = 30
-    """PORTAL_KEY_OVERLAP_DAYS: how long checkpoints carry the old key's signature after a rotation."""
+    """PORTAL_KEY_OVERLAP_DAYS: how long the old key co-signs checkpoints after a rotation."""
 
     @property
     def is_production(self) -> bool:

@@ -28,7 +28,9 @@ from tests.support import ORIGIN, ROOT, portal_env, run_portal, shared_dir
 __all__ = ["ORIGIN", "ROOT", "portal_env", "run_portal", "shared_dir"]
 
 T = TypeVar("T")
-PG_ADMIN_URL = os.environ.get("PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -93,7 +95,13 @@ class Database:
         return self.kind == "sqlite"
 
 
-TABLES_TO_EMPTY = ["ledger_entry", "ledger_case_head", "ledger_node", "ledger_checkpoint", "ledger_key"]
+TABLES_TO_EMPTY = [
+    "ledger_entry",
+    "ledger_case_head",
+    "ledger_node",
+    "ledger_checkpoint",
+    "ledger_key",
+]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

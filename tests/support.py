@@ -32,7 +32,9 @@ def portal_env(database_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_portal(*args: str, env: dict[str, str], check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_portal(
+    *args: str, env: dict[str, str], check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the real `portal` command in a child process."""
     result = subprocess.run(
         [sys.executable, "-m", "portal", *args],

@@ -58,7 +58,9 @@ async def test_cases_have_independent_chains(db, keyring):
 async def test_an_entry_commits_with_the_change_it_records(db, keyring):
     async with write_transaction(db.engine):
         await append(keyring)
-        await LedgerCaseHead.insert(LedgerCaseHead(case_ref="the-change", next_seq=7, head_hash=b""))
+        await LedgerCaseHead.insert(
+            LedgerCaseHead(case_ref="the-change", next_seq=7, head_hash=b"")
+        )
 
     assert await LedgerEntry.count() == 1
     assert await LedgerCaseHead.exists().where(LedgerCaseHead.case_ref == "the-change")
@@ -89,10 +91,14 @@ async def test_when_the_change_fails_its_entry_is_not_written_either(db, keyring
         ("statement.submitted", {"n": 2**53}, "2^53"),
     ],
 )
-async def test_an_invalid_event_raises_and_rolls_back_the_callers_change(db, keyring, event_type, body, field):
+async def test_an_invalid_event_raises_and_rolls_back_the_callers_change(
+    db, keyring, event_type, body, field
+):
     with pytest.raises(EntryError) as raised:
         async with write_transaction(db.engine):
-            await LedgerCaseHead.insert(LedgerCaseHead(case_ref="the-change", next_seq=1, head_hash=b""))
+            await LedgerCaseHead.insert(
+                LedgerCaseHead(case_ref="the-change", next_seq=1, head_hash=b"")
+            )
             await append(keyring, event_type=event_type, body=body)
 
     assert field in str(raised.value)

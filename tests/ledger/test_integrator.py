@@ -44,7 +44,9 @@ async def test_entries_get_leaf_indexes_in_commit_order_and_one_checkpoint_per_b
         LedgerEntry.id
     )
     assert [row["leaf_index"] for row in rows] == list(range(23))
-    sizes = [row["tree_size"] for row in await LedgerCheckpoint.select().order_by(LedgerCheckpoint.id)]
+    sizes = [
+        row["tree_size"] for row in await LedgerCheckpoint.select().order_by(LedgerCheckpoint.id)
+    ]
     assert sizes == [10, 20, 23]
     tree = MemoryTree(r.leaf_hash for r in receipts)
     checkpoint, signed_by = open_checkpoint(
@@ -119,9 +121,18 @@ async def test_a_case_bundle_verifies_offline_and_stops_at_the_checkpoint(db, ke
 
 async def test_a_case_bundle_lists_the_evidence_files_its_entries_record(db, keyring):
     await publish_keys(keyring)
-    evidence = {"sha256": "ab" * 32, "name": "order-history.csv", "size": 120, "media_type": "text/csv"}
+    evidence = {
+        "sha256": "ab" * 32,
+        "name": "order-history.csv",
+        "size": 120,
+        "media_type": "text/csv",
+    }
     await append_entry(
-        keyring, case="DR-2026-000009", event_type="evidence.added", actor=ALICE, body={"file": evidence}
+        keyring,
+        case="DR-2026-000009",
+        event_type="evidence.added",
+        actor=ALICE,
+        body={"file": evidence},
     )
     await integrate(keyring)
 

@@ -50,14 +50,16 @@ async def test_a_rotated_log_keeps_verifying_and_cosigns_during_the_overlap(db, 
     assert report.ok, report.render()
 
 
-async def test_after_the_overlap_only_the_new_key_signs_and_the_old_private_key_is_dropped(db, keyring):
+async def test_after_the_overlap_only_the_new_key_signs_and_the_old_private_key_is_dropped(
+    db, keyring
+):
     await publish_keys(keyring)
     first = keyring.current
     await rotate_key(keyring, overlap=timedelta(days=30))
     # Pretend the overlap has ended.
-    await LedgerKey.update({LedgerKey.dual_sign_until: datetime.now(UTC) - timedelta(seconds=1)}).where(
-        LedgerKey.kid == first.kid
-    )
+    await LedgerKey.update(
+        {LedgerKey.dual_sign_until: datetime.now(UTC) - timedelta(seconds=1)}
+    ).where(LedgerKey.kid == first.kid)
     await append(keyring, 0)
     await integrate(keyring)
     assert signing_kids((await latest_checkpoint()).note) == [keyring.kid]

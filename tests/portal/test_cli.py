@@ -59,7 +59,9 @@ async def test_integrate_then_checkpoint_keys_proof_and_verify(db, keyring, env,
 
 
 @pytest.mark.slow
-async def test_verify_bundle_rejects_a_tampered_bundle_and_an_untrusted_key(db, keyring, env, tmp_path):
+async def test_verify_bundle_rejects_a_tampered_bundle_and_an_untrusted_key(
+    db, keyring, env, tmp_path
+):
     await fill(keyring)
     run_portal("ledger", "integrate", env=env)
     bundle = json.loads(run_portal("ledger", "proof", CASE, env=env).stdout)
@@ -78,8 +80,13 @@ async def test_verify_bundle_rejects_a_tampered_bundle_and_an_untrusted_key(db, 
     good = tmp_path / "good.json"
     good.write_text(json.dumps(bundle))
     result = run_portal(
-        "ledger", "verify-bundle", str(good), "--key", str(stranger.current.verifier()),
-        env=env, check=False,
+        "ledger",
+        "verify-bundle",
+        str(good),
+        "--key",
+        str(stranger.current.verifier()),
+        env=env,
+        check=False,
     )
     assert result.returncode == 1
     assert "not signed by any trusted key" in result.stdout

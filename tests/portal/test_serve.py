@@ -96,13 +96,19 @@ async def test_the_served_log_integrates_in_the_background_and_proves_itself(db,
 
     async def signed_everything():
         response = await client.get("/ledger/checkpoint")
-        return response.status_code == 200 and response.text.split("\n")[1] == str(ENTRIES) and response
+        return (
+            response.status_code == 200
+            and response.text.split("\n")[1] == str(ENTRIES)
+            and response
+        )
 
     response = await wait_for(signed_everything, "a checkpoint covering every entry")
     assert response.headers["content-type"].startswith("text/plain")
     keys = (await client.get("/ledger/keys")).text.splitlines()
     assert keys == [str(keyring.current.verifier())]
-    checkpoint, _ = open_checkpoint(response.text, [parse_verifier_key(k) for k in keys], keyring.origin)
+    checkpoint, _ = open_checkpoint(
+        response.text, [parse_verifier_key(k) for k in keys], keyring.origin
+    )
 
     sizes = [r["tree_size"] for r in await LedgerCheckpoint.select().order_by(LedgerCheckpoint.id)]
     assert sizes == sorted(set(sizes)), "two integrators must never sign the same size twice"
@@ -111,14 +117,22 @@ async def test_the_served_log_integrates_in_the_background_and_proves_itself(db,
     proof = (await client.get(f"/ledger/proof/consistency?old={sizes[0]}&new={ENTRIES}")).json()
     assert proof["old"] == sizes[0] and proof["new"] == ENTRIES
     verify_consistency(
-        sizes[0], ENTRIES, old_root, checkpoint.root_hash, [base64.b64decode(h) for h in proof["proof"]]
+        sizes[0],
+        ENTRIES,
+        old_root,
+        checkpoint.root_hash,
+        [base64.b64decode(h) for h in proof["proof"]],
     )
 
     index = 7
     inclusion = (await client.get(f"/ledger/proof/inclusion?index={index}&size={ENTRIES}")).json()
     leaf = receipts[index].leaf_hash
     verify_inclusion(
-        leaf, index, ENTRIES, [base64.b64decode(h) for h in inclusion["proof"]], checkpoint.root_hash
+        leaf,
+        index,
+        ENTRIES,
+        [base64.b64decode(h) for h in inclusion["proof"]],
+        checkpoint.root_hash,
     )
     report = await verify_log(keyring.origin, keyring.verifiers)
     assert report.ok, report.render()
@@ -135,7 +149,11 @@ BAD_REQUESTS = [
 @pytest.mark.slow
 async def test_a_bad_proof_request_is_told_what_to_fix(db, keyring, server):
     await append_entry(
-        keyring, case="DR-2026-000001", event_type="case.filed", actor=Actor("a", "claimant"), body={}
+        keyring,
+        case="DR-2026-000001",
+        event_type="case.filed",
+        actor=Actor("a", "claimant"),
+        body={},
     )
 
     async def signed():

@@ -75,7 +75,9 @@ def test_portal_serve_refuses_to_start_in_production_without_a_key(tmp_path, sql
         "PORTAL_ENV": "production",
         "PORTAL_SECRET_KEY": "s3cret",
     }
-    result = run_portal("serve", env=portal_env(sqlite_url, tmp_path, **env), check=False, timeout=60)
+    result = run_portal(
+        "serve", env=portal_env(sqlite_url, tmp_path, **env), check=False, timeout=60
+    )
     assert result.returncode != 0
     assert "PORTAL_SIGNING_KEY_FILE" in result.stderr and "does not exist" in result.stderr
     assert not (tmp_path / "ledger.key").exists()
