@@ -268,11 +268,12 @@ class _LevelNodes(dict[NodeId, bytes]):
 
 
 async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
+    """Compare every stored node with the recomputed one; name each missing or extra node."""
     stored_count = 0
     for level, hashes in enumerate(levels):
-        low, high = node_key((level, 0)), node_key((level, (1 << LEVEL_SHIFT) - 1))
-        last = low - 1
-        seen = 0
+        high = node_key((level, (1 << LEVEL_SHIFT) - 1))
+        last = node_key((level, 0)) - 1
+        expected = 0  # the next index this level should hold
         while True:
             rows = (
                 await LedgerNode.select(LedgerNode.node_key, LedgerNode.hash)
@@ -282,7 +283,9 @@ async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
             )
             for row in rows:
                 _, index = node_id(row["node_key"])
-                seen += 1
+                stored_count += 1
+                _missing_nodes(report, level, expected, min(index, len(hashes)))
+                expected = index + 1
                 if index >= len(hashes):
                     report.fail(
                         "tree", f"node ({level}, {index})", "a stored node lies beyond the tree"
@@ -291,19 +294,22 @@ async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
                     report.fail(
                         "tree",
                         f"node ({level}, {index})",
-                        "the stored hash differs from the recomputed one",
+                        "the stored hash differs from the one recomputed from the entries",
                     )
             if len(rows) < PAGE * 4:
                 break
             last = rows[-1]["node_key"]
-        stored_count += seen
-        if seen < len(hashes):
-            report.fail("tree", f"level {level}", f"{len(hashes) - seen} stored nodes are missing")
+        _missing_nodes(report, level, expected, len(hashes))
     total = await LedgerNode.count()
     if total != stored_count:
         report.fail(
             "tree", "nodes", f"{total - stored_count} stored nodes have an impossible level"
         )
+
+
+def _missing_nodes(report: AuditReport, level: int, start: int, end: int) -> None:
+    for index in range(start, end):
+        report.fail("tree", f"node ({level}, {index})", "the stored node is missing (deleted?)")
 
 
 async def _check_checkpoints(

@@ -8,7 +8,6 @@ never disagree about what an entry says.
 
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,7 +159,7 @@ def _check_name(field: str, value: object, max_length: int | None = None) -> Non
         raise EntryError(f"{field} must be a non-empty string, not {value!r}")
     if not _is_utf8(value):
         raise EntryError(f"{field} is not valid Unicode text (it holds a lone surrogate)")
-    if any(unicodedata.category(char) == "Cc" for char in value):
+    if _CONTROL.search(value):
         raise EntryError(f"{field} ({value!r}) contains a control character")
     if max_length is not None and len(value) > max_length:
         raise EntryError(
@@ -202,11 +201,38 @@ def _check_entry(entry: Entry) -> None:
         raise EntryError(f"kid {entry.kid!r} is not 8 lowercase hex digits")
 
 
+# Unicode's Cc (control) category is exactly these two ranges.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+
+
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    """RFC 8785 bytes of a checked entry document, at the speed of the C JSON encoder.
+
+    For what an entry may hold (strings, integers below 2**53, booleans, null, objects,
+    arrays) `json.dumps` writes exactly the JCS bytes: the same escapes (RFC 8785 3.2.2.2),
+    the same integers, no whitespace. The one difference is key order: JCS sorts by UTF-16
+    code units, Python by code points, which disagree only for characters above U+FFFF.
+    Those documents, and any with a lone surrogate, go to the `rfc8785` package; a property
+    test holds the two to the same bytes. Verifying a log re-encodes every entry, so this
+    is a third of `portal ledger verify`'s time.
+    """
+    try:
+        data = json.dumps(
+            document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        return rfc8785.dumps(document)
+    if _ASTRAL.search(data):
+        return rfc8785.dumps(document)
+    return data
+
+
 def encode_entry(entry: Entry) -> bytes:
     """Check every field and return the entry's JCS bytes, the bytes to store and sign."""
     _check_entry(entry)
     try:
-        return rfc8785.dumps(entry.to_json())
+        return canonical_json(entry.to_json())
     except RecursionError:
         raise EntryError("body is nested too deeply to encode") from None
     except rfc8785.CanonicalizationError as error:
