@@ -12,6 +12,7 @@ entry and the change it records commit together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -292,7 +293,8 @@ class PostgresStore(LedgerStore):
             if not pending:
                 return None
             known = await self._fetch_nodes(conn, [node_key(n) for n in frontier(size)])
-            batch = plan(LogState(size, root, known, pending))
+            # Hashing a batch's nodes and signing takes milliseconds: not on the event loop.
+            batch = await asyncio.to_thread(plan, LogState(size, root, known, pending))
             await conn.execute(
                 PG_ASSIGN_INDEXES,
                 batch.entry_ids,
