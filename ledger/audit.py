@@ -31,7 +31,7 @@ from ledger.merkle import (
 )
 from ledger.note import NoteVerifier
 from ledger.store import LEVEL_SHIFT, node_id, node_key
-from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerNode
+from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerKey, LedgerNode
 
 PAGE = 5000
 SHOWN_PER_CHECK = 20
@@ -215,11 +215,26 @@ async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
     report.entries = await LedgerEntry.count()
     report.cases = len(verifier.chains)
 
+    await _check_published_keys(keys, report)
     await _check_heads(verifier)
     levels = _levels(leaves)
     await _check_nodes(levels, report)
     await _check_checkpoints(origin, keys, levels, report)
     return report
+
+
+async def _check_published_keys(keys: Sequence[NoteVerifier], report: AuditReport) -> None:
+    """A key the database publishes but the verifier was not given is a warning sign:
+    whoever can write to the database can publish a key, so it is never trusted."""
+    trusted = {(key.kid, key.public_key) for key in keys}
+    for row in await LedgerKey.select(LedgerKey.kid, LedgerKey.public_key):
+        if (row["kid"], bytes(row["public_key"])) not in trusted:
+            report.fail(
+                "keys",
+                f"key {row['kid']}",
+                "ledger_key publishes a key that is not among the trusted keys "
+                "(the key file's record, or --key)",
+            )
 
 
 async def _check_heads(verifier: _Verifier) -> None:

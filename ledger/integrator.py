@@ -22,6 +22,7 @@ from ledger.errors import LedgerError
 from ledger.keys import Keyring, checkpoint_signers
 from ledger.merkle import append_leaves, range_hash
 from ledger.note import NoteSigner
+from ledger.proofs import latest_checkpoint
 from ledger.store import Batch, LogState, store_for
 
 log = logging.getLogger(__name__)
@@ -59,22 +60,24 @@ class Integrated:
     size: int
 
 
-async def integrate(keyring: Keyring, limit: int = BATCH_LIMIT) -> Integrated:
-    """Integrate everything pending now, batch by batch; each batch is one checkpoint."""
+async def integrate(keyring: Keyring, limit: int = BATCH_LIMIT, wait: bool = False) -> Integrated:
+    """Integrate everything pending now, batch by batch; each batch is one checkpoint.
+
+    With `wait`, wait for another worker's batch to finish instead of leaving the work
+    to it, so that everything committed before the call is integrated when it returns.
+    """
     store = store_for()
-    batches = entries = size = 0
+    batches = entries = 0
     while True:
         signers = await checkpoint_signers(keyring)
-        batch = await store.integrate(
-            limit, partial(plan_batch, origin=keyring.origin, signers=signers)
-        )
-        if batch is None:
-            return Integrated(batches, entries, size)
-        batches += 1
-        entries += len(batch.entry_ids)
-        size = batch.size
-        if len(batch.entry_ids) < limit:
-            return Integrated(batches, entries, size)
+        plan = partial(plan_batch, origin=keyring.origin, signers=signers)
+        batch = await store.integrate(limit, plan, wait=wait)
+        if batch is not None:
+            batches += 1
+            entries += len(batch.entry_ids)
+        if batch is None or len(batch.entry_ids) < limit:
+            latest = await latest_checkpoint()
+            return Integrated(batches, entries, latest.size if latest else 0)
 
 
 async def run_integrator(keyring: Keyring, interval: float, stop: asyncio.Event) -> None:

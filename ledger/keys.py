@@ -69,6 +69,27 @@ def write_keyring_file(path: Path, keys: Sequence[Ed25519PrivateKey]) -> None:
     os.replace(tmp, path)
 
 
+def verifiers_file(key_file: Path) -> Path:
+    """Beside the keyring: the verifier key of every key this deployment has signed with.
+
+    It is the trust root of `portal ledger verify`, kept outside the database on purpose:
+    anyone who can write to `ledger_key` could publish a key of their own.
+    """
+    return key_file.with_name(key_file.name + ".verifiers")
+
+
+def record_verifiers(key_file: Path, verifiers: Sequence[NoteVerifier]) -> None:
+    """Add verifier keys to the file beside the keyring (never removes any)."""
+    path = verifiers_file(key_file)
+    lines = path.read_text().splitlines() if path.exists() else []
+    added = [str(v) for v in verifiers if str(v) not in lines]
+    if not added:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{line}\n" for line in [*lines, *added]))
+    os.replace(tmp, path)
+
+
 class Keyring:
     """The keys one deployment signs with, reloaded when the file is rotated.
 
@@ -95,6 +116,9 @@ class Keyring:
                 )
             write_keyring_file(path, [Ed25519PrivateKey.generate()])
             log.warning("Generated a new ledger signing key in %s", path)
+            keyring = cls(path, origin)
+            record_verifiers(path, keyring.verifiers)
+            return keyring
         return cls(path, origin)
 
     def reload(self) -> None:
@@ -133,6 +157,18 @@ class Keyring:
     @property
     def verifiers(self) -> list[NoteVerifier]:
         return [signer.verifier() for signer in self.signers]
+
+
+def trusted_verifiers(keyring: Keyring) -> list[NoteVerifier]:
+    """The keys `portal ledger verify` trusts: the keyring's and every one recorded beside it."""
+    known = {str(v): v for v in keyring.verifiers}
+    path = verifiers_file(keyring.path)
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                verifier = parse_verifier_key(line.strip())
+                known.setdefault(str(verifier), verifier)
+    return list(known.values())
 
 
 async def publish_keys(keyring: Keyring) -> None:
@@ -187,6 +223,10 @@ async def rotate_key(keyring: Keyring, overlap: timedelta) -> NoteSigner:
         for row in await LedgerKey.select(LedgerKey.kid).where(LedgerKey.dual_sign_until > now)
     }
     keep = [old[0], *(s for s in old[1:] if s.kid in still_overlapping)]
+    # Recorded before the new key is used, so verify never meets a key it was not told of.
+    record_verifiers(
+        keyring.path, [NoteSigner(keyring.origin, new_key).verifier(), *(s.verifier() for s in old)]
+    )
     write_keyring_file(keyring.path, [new_key, *(s.private_key for s in keep)])
     keyring.reload()
     await LedgerKey.update(

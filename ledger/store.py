@@ -239,9 +239,10 @@ class SQLiteStore(LedgerStore):
     async def append(self, case: str, make: MakeEntry[W]) -> W:
         return await self._on_connection(_sqlite_append, case, make, write=True)
 
-    async def integrate(self, limit: int, plan: PlanBatch) -> Batch | None:
+    async def integrate(self, limit: int, plan: PlanBatch, wait: bool = False) -> Batch | None:
         if self.current_transaction() is not None:
             raise LedgerError("Integrate outside any transaction: it commits batch by batch.")
+        # BEGIN IMMEDIATE waits (busy timeout) for any other writer, integrator or not.
         return await self._on_connection(_sqlite_integrate, limit, plan, write=True)
 
     async def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
@@ -277,13 +278,18 @@ class PostgresStore(LedgerStore):
             )
             return written
 
-    async def integrate(self, limit: int, plan: PlanBatch) -> Batch | None:
+    async def integrate(self, limit: int, plan: PlanBatch, wait: bool = False) -> Batch | None:
         if self.current_transaction() is not None:
             raise LedgerError("Integrate outside any transaction: it commits batch by batch.")
         async with self.engine.transaction() as transaction:
             conn = transaction.connection
-            # Held until commit: another worker's integrator skips this round.
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", INTEGRATOR_LOCK_ID):
+            # Held until commit. A background integrator skips the round when another
+            # worker holds it; `portal ledger integrate` waits its turn.
+            if wait:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", INTEGRATOR_LOCK_ID)
+            elif not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1)", INTEGRATOR_LOCK_ID
+            ):
                 return None
             head = await conn.fetchrow(SELECT_LOG_HEAD)
             size, root = (0, EMPTY_ROOT) if head is None else (head[0], bytes(head[1]))

@@ -93,15 +93,25 @@ async def test_verify_bundle_rejects_a_tampered_bundle_and_an_untrusted_key(
 
 
 @pytest.mark.slow
-async def test_rotate_key_prints_the_new_key_and_keys_lists_both(db, keyring, env):
+async def test_a_rotated_log_still_verifies_from_the_key_files_alone(db, keyring, env):
     old = str(keyring.current.verifier())
-    run_portal("ledger", "keys", env=env)  # publishes the first key
+    await fill(keyring, 3)
+    run_portal("ledger", "integrate", env=env)  # publishes the first key too
 
     rotated = run_portal("ledger", "rotate-key", "--overlap-days", "7", env=env).stdout
+    rotated_keyring = Keyring(keyring.path, keyring.origin)
+    await fill(rotated_keyring, 3)
+    run_portal("ledger", "integrate", env=env)
     keys = run_portal("ledger", "keys", env=env).stdout.splitlines()
 
     assert "co-signs for 7 days" in rotated
     assert keys[1] == old and keys[0] == rotated.splitlines()[-1]
+    audit = run_portal("ledger", "verify", env=env)
+    assert audit.stdout.strip().endswith("every check holds.")
+    pinned = run_portal("ledger", "verify", "--key", keys[0], env=env, check=False)
+    assert (
+        pinned.returncode == 1 and f"signed by an unknown key {old.split('+')[1]}" in pinned.stdout
+    )
 
 
 def test_init_key_never_overwrites_a_key(tmp_path, sqlite_url):
