@@ -101,6 +101,7 @@ SELECT_LOG_HEAD = "SELECT tree_size, root_hash FROM ledger_checkpoint ORDER BY i
 SELECT_PENDING = (
     "SELECT id, leaf_hash FROM ledger_entry WHERE leaf_index IS NULL ORDER BY id LIMIT ?"
 )
+SELECT_SIGNED_SIZE = "SELECT tree_size FROM ledger_checkpoint ORDER BY id DESC LIMIT 1"
 INSERT_CHECKPOINT = (
     "INSERT INTO ledger_checkpoint (tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?)"
 )
@@ -121,6 +122,12 @@ PG_INSERT_AND_ADVANCE = (
 PG_ASSIGN_INDEXES = (
     "UPDATE ledger_entry AS e SET leaf_index = a.leaf_index"
     " FROM unnest($1::bigint[], $2::bigint[]) AS a(id, leaf_index) WHERE e.id = a.id"
+)
+# A proof's nodes and the latest signed size in one statement: one round trip, one snapshot.
+PG_SIGNED_NODES = (
+    "SELECT c.tree_size, n.node_key, n.hash"
+    " FROM (SELECT tree_size FROM ledger_checkpoint ORDER BY id DESC LIMIT 1) AS c"
+    " LEFT JOIN ledger_node AS n ON n.node_key = ANY($1::bigint[])"
 )
 PG_INSERT_NODES = (
     "INSERT INTO ledger_node (node_key, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
@@ -163,6 +170,14 @@ def _sqlite_nodes(conn: sqlite3.Connection, keys: Sequence[int]) -> dict[NodeId,
         ):
             found[node_id(key)] = bytes(value)
     return found
+
+
+def _sqlite_signed_nodes(
+    conn: sqlite3.Connection, keys: Sequence[int]
+) -> tuple[int, dict[NodeId, bytes]]:
+    # The size first: every node a signed size needs was committed with its checkpoint.
+    row = _cursor(conn).execute(SELECT_SIGNED_SIZE).fetchone()
+    return (0 if row is None else row[0]), _sqlite_nodes(conn, keys)
 
 
 def _sqlite_integrate(conn: sqlite3.Connection, limit: int, plan: PlanBatch) -> Batch | None:
@@ -249,6 +264,11 @@ class SQLiteStore(LedgerStore):
         keys = [node_key(node) for node in ids]
         return await self._on_connection(_sqlite_nodes, keys) if keys else {}
 
+    async def signed_nodes(self, ids: Iterable[NodeId]) -> tuple[int, dict[NodeId, bytes]]:
+        """The latest signed tree size, and these nodes, in one hop."""
+        keys = [node_key(node) for node in ids]
+        return await self._on_connection(_sqlite_signed_nodes, keys)
+
 
 async def _run_in_thread(connection: Any, fn: Callable[..., T], *args: Any) -> T:
     # aiosqlite serves each connection from its own thread; `_execute` queues one call
@@ -323,22 +343,35 @@ class PostgresStore(LedgerStore):
         )
         return {node_id(row[0]): bytes(row[1]) for row in rows}
 
+    async def _on_connection(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(conn, *args)` on the caller's transaction, a pooled or a new connection."""
+        transaction = self.current_transaction()
+        if transaction is not None:
+            return await fn(transaction.connection, *args)
+        pool = self.engine.pool  # type: ignore[attr-defined]
+        if pool is not None:
+            async with pool.acquire() as conn:
+                return await fn(conn, *args)
+        conn = await self.engine.get_new_connection()  # type: ignore[attr-defined]
+        try:
+            return await fn(conn, *args)
+        finally:
+            await conn.close()
+
     async def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
         keys = [node_key(node) for node in ids]
         if not keys:
             return {}
-        transaction = self.current_transaction()
-        if transaction is not None:
-            return await self._fetch_nodes(transaction.connection, keys)
-        pool = self.engine.pool  # type: ignore[attr-defined]
-        if pool is not None:
-            async with pool.acquire() as conn:
-                return await self._fetch_nodes(conn, keys)
-        conn = await self.engine.get_new_connection()  # type: ignore[attr-defined]
-        try:
-            return await self._fetch_nodes(conn, keys)
-        finally:
-            await conn.close()
+        nodes: dict[NodeId, bytes] = await self._on_connection(self._fetch_nodes, keys)
+        return nodes
+
+    async def signed_nodes(self, ids: Iterable[NodeId]) -> tuple[int, dict[NodeId, bytes]]:
+        """The latest signed tree size, and these nodes, in one statement."""
+        keys = [node_key(node) for node in ids]
+        rows = await self._on_connection(lambda conn: conn.fetch(PG_SIGNED_NODES, keys))
+        if not rows:
+            return 0, {}
+        return rows[0][0], {node_id(r[1]): bytes(r[2]) for r in rows if r[1] is not None}
 
 
 def store_for(engine: Engine | None = None) -> SQLiteStore | PostgresStore:  # type: ignore[type-arg]
