@@ -11,7 +11,9 @@ row is found and named rather than merely "the log is bad".
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,9 @@ from ledger.store import LEVEL_SHIFT, node_id, node_key
 from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerKey, LedgerNode
 
 PAGE = 5000
+# Signatures are checked in chunks on other threads: `cryptography` releases the GIL while
+# it verifies, so they run on the other cores while this thread decodes the next entries.
+SIGNATURE_CHUNK = 250
 SHOWN_PER_CHECK = 20
 
 
@@ -88,13 +93,50 @@ class _Chain:
     head: bytes = ZERO_HASH
 
 
+_SignatureCheck = tuple[Ed25519PublicKey, bytes, bytes, str, str]  # key, sig, data, where, kid
+
+
+def _bad_signatures(checks: list[_SignatureCheck]) -> list[tuple[str, str]]:
+    bad = []
+    for key, signature, data, where, kid in checks:
+        try:
+            key.verify(signature, data)
+        except InvalidSignature:
+            bad.append((where, kid))
+    return bad
+
+
 class _Verifier:
-    def __init__(self, origin: str, keys: Sequence[NoteVerifier], report: AuditReport) -> None:
+    def __init__(
+        self,
+        origin: str,
+        keys: Sequence[NoteVerifier],
+        report: AuditReport,
+        pool: ThreadPoolExecutor,
+    ) -> None:
         self.origin = origin
         self.keys = list(keys)
         self.public = {key.kid: Ed25519PublicKey.from_public_bytes(key.public_key) for key in keys}
         self.report = report
         self.chains: dict[str, _Chain] = {}
+        self.pool = pool
+        self.unsent: list[_SignatureCheck] = []
+        self.sent: list[Future[list[tuple[str, str]]]] = []
+
+    def _send(self) -> None:
+        if self.unsent:
+            self.sent.append(self.pool.submit(_bad_signatures, self.unsent))
+            self.unsent = []
+
+    def signatures_checked(self) -> None:
+        """Wait for every signature check sent so far and report the bad ones."""
+        self._send()
+        for future in self.sent:
+            for where, kid in future.result():
+                self.report.fail(
+                    "signature", where, f"the signature does not verify under key {kid}"
+                )
+        self.sent = []
 
     def entry(self, row: dict[str, Any], where: str) -> bytes | None:
         """Check one entry row; return its leaf hash computed from its bytes."""
@@ -127,12 +169,9 @@ class _Verifier:
         if key is None:
             report.fail("signature", where, f"signed by an unknown key {entry.kid}")
         else:
-            try:
-                key.verify(bytes(row["signature"]), data)
-            except InvalidSignature:
-                report.fail(
-                    "signature", where, f"the signature does not verify under key {entry.kid}"
-                )
+            self.unsent.append((key, bytes(row["signature"]), data, where, entry.kid))
+            if len(self.unsent) >= SIGNATURE_CHUNK:
+                self._send()
         chain = self.chains.setdefault(entry.case, _Chain())
         if entry.case_seq != chain.next_seq:
             report.fail(
@@ -172,8 +211,15 @@ ENTRY_COLUMNS = (
 
 async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
     """Check the whole log against `keys` (the keys trusted to have signed it)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return await _verify_log(origin, keys, pool)
+
+
+async def _verify_log(
+    origin: str, keys: Sequence[NoteVerifier], pool: ThreadPoolExecutor
+) -> AuditReport:
     report = AuditReport()
-    verifier = _Verifier(origin, keys, report)
+    verifier = _Verifier(origin, keys, report, pool)
     leaves: list[bytes] = []
 
     last = -1
@@ -212,6 +258,7 @@ async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
         if len(rows) < PAGE:
             break
         last = rows[-1]["id"]
+    verifier.signatures_checked()
     report.entries = await LedgerEntry.count()
     report.cases = len(verifier.chains)
 
