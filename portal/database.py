@@ -106,8 +106,8 @@ class PooledSQLiteEngine(SQLiteEngine):
     ) -> Any:
         connection = await self.get_connection()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+            # One hop to the connection's thread, not three (execute, fetchall, close).
+            return await connection.execute_fetchall(query, args or [])
         finally:
             await self.release_connection(connection)
 
@@ -120,8 +120,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Any:
         # The pooled connection already has foreign keys on: skip Piccolo's per-query PRAGMA.
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])
 
 
 def create_engine(database_url: str, **options: Any) -> Engine:  # type: ignore[type-arg]
