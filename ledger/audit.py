@@ -39,6 +39,7 @@ PAGE = 5000
 # Signatures are checked in chunks on other threads: `cryptography` releases the GIL while
 # it verifies, so they run on the other cores while this thread decodes the next entries.
 SIGNATURE_CHUNK = 250
+IN_FLIGHT = 4 * (os.cpu_count() or 1)
 SHOWN_PER_CHECK = 20
 
 
@@ -127,15 +128,19 @@ class _Verifier:
         if self.unsent:
             self.sent.append(self.pool.submit(_bad_signatures, self.unsent))
             self.unsent = []
+        # Keep a few chunks in flight, not the whole log's bytes in memory.
+        while len(self.sent) > IN_FLIGHT:
+            self._collect(self.sent.pop(0))
+
+    def _collect(self, future: Future[list[tuple[str, str]]]) -> None:
+        for where, kid in future.result():
+            self.report.fail("signature", where, f"the signature does not verify under key {kid}")
 
     def signatures_checked(self) -> None:
         """Wait for every signature check sent so far and report the bad ones."""
         self._send()
         for future in self.sent:
-            for where, kid in future.result():
-                self.report.fail(
-                    "signature", where, f"the signature does not verify under key {kid}"
-                )
+            self._collect(future)
         self.sent = []
 
     def entry(self, row: dict[str, Any], where: str) -> bytes | None:

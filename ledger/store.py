@@ -180,24 +180,52 @@ def _sqlite_signed_nodes(
     return (0 if row is None else row[0]), _sqlite_nodes(conn, keys)
 
 
+class _Raced(Exception):
+    """Another integrator committed a batch between our read and our write."""
+
+
 def _sqlite_integrate(conn: sqlite3.Connection, limit: int, plan: PlanBatch) -> Batch | None:
+    """Read and plan under a read snapshot; hold SQLite's one write lock only to write.
+
+    Planning (hashing the new nodes, signing the checkpoint) takes milliseconds, and
+    every appender waits while the write lock is held, then oversleeps in SQLite's
+    busy-handler backoff. Every batch adds a checkpoint, so an unchanged checkpoint
+    size at write time proves no other batch landed in between; and SQLite gives new
+    rows ids above every committed one, so the pending entries read are still the
+    oldest pending ones.
+    """
     cursor = _cursor(conn)
-    head = cursor.execute(SELECT_LOG_HEAD).fetchone()
-    size, root = (0, EMPTY_ROOT) if head is None else (head[0], bytes(head[1]))
-    pending = [(row[0], bytes(row[1])) for row in cursor.execute(SELECT_PENDING, (limit,))]
+    cursor.execute("BEGIN")
+    try:
+        head = cursor.execute(SELECT_LOG_HEAD).fetchone()
+        size, root = (0, EMPTY_ROOT) if head is None else (head[0], bytes(head[1]))
+        pending = [(row[0], bytes(row[1])) for row in cursor.execute(SELECT_PENDING, (limit,))]
+        known = _sqlite_nodes(conn, [node_key(node) for node in frontier(size)]) if pending else {}
+    finally:
+        cursor.execute("COMMIT")
     if not pending:
         return None
-    known = _sqlite_nodes(conn, [node_key(node) for node in frontier(size)])
     batch = plan(LogState(size, root, known, pending))
-    cursor.executemany(
-        "UPDATE ledger_entry SET leaf_index = ? WHERE id = ?",
-        ((batch.first_index + i, entry_id) for i, entry_id in enumerate(batch.entry_ids)),
-    )
-    cursor.executemany(
-        "INSERT INTO ledger_node (node_key, hash) VALUES (?, ?)",
-        ((node_key(node), value) for node, value in batch.nodes.items()),
-    )
-    cursor.execute(INSERT_CHECKPOINT, (batch.size, batch.root, batch.note, batch.created_at))
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        now = cursor.execute(SELECT_LOG_HEAD).fetchone()
+        if (0 if now is None else now[0]) != size:
+            raise _Raced
+        cursor.executemany(
+            "UPDATE ledger_entry SET leaf_index = ? WHERE id = ? AND leaf_index IS NULL",
+            ((batch.first_index + i, entry_id) for i, entry_id in enumerate(batch.entry_ids)),
+        )
+        if cursor.rowcount != len(batch.entry_ids):
+            raise _Raced
+        cursor.executemany(
+            "INSERT INTO ledger_node (node_key, hash) VALUES (?, ?)",
+            ((node_key(node), value) for node, value in batch.nodes.items()),
+        )
+        cursor.execute(INSERT_CHECKPOINT, (batch.size, batch.root, batch.note, batch.created_at))
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
     return batch
 
 
@@ -257,8 +285,13 @@ class SQLiteStore(LedgerStore):
     async def integrate(self, limit: int, plan: PlanBatch, wait: bool = False) -> Batch | None:
         if self.current_transaction() is not None:
             raise LedgerError("Integrate outside any transaction: it commits batch by batch.")
-        # BEGIN IMMEDIATE waits (busy timeout) for any other writer, integrator or not.
-        return await self._on_connection(_sqlite_integrate, limit, plan, write=True)
+        # The write lock is the integrators' mutual exclusion here: one that finds another's
+        # batch landed after it read just reads again.
+        while True:
+            try:
+                return await self._on_connection(_sqlite_integrate, limit, plan)
+            except _Raced:
+                continue
 
     async def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
         keys = [node_key(node) for node in ids]
