@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import uvloop
 
 from portal.settings import ConfigurationError, Settings
 
@@ -42,7 +43,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         async with connected(engine, pool_size=4):
             return await work()
 
-    return asyncio.run(run())
+    return uvloop.run(run())
 
 
 def _keyring(settings: Settings, *, create: bool | None = None) -> Any:

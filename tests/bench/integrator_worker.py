@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import uvloop
+
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys
 from portal.database import bind_tables, connected, create_engine
@@ -31,4 +33,5 @@ async def serve_integration() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve_integration())
+    # The event loop `portal serve` runs (uvicorn picks uvloop when it is installed).
+    uvloop.run(serve_integration())
