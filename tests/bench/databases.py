@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +23,7 @@ import asyncpg
 from ledger.keys import Keyring, publish_keys
 from portal.database import bind_tables, connected, create_engine
 from portal.tables import ALL_TABLES
+from tests.support import run_portal
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get(
@@ -63,23 +62,6 @@ class BenchDatabase:
 
     def keyring(self) -> Keyring:
         return Keyring.open(self.key_file, ORIGIN, create=True)
-
-
-def run_portal(*args: str, env: dict[str, str]) -> None:
-    """Run the real `portal` command in a child process; raise with its output if it fails."""
-    result = subprocess.run(
-        [sys.executable, "-m", "portal", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"portal {' '.join(args)} exited {result.returncode}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        )
 
 
 async def _admin(sql: str) -> None:

@@ -2,7 +2,6 @@
 rebuilt batch by batch from stored complete subtrees, and every vector proof verifies."""
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,16 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.support import shared_dir
 
 BATCH_SPLITS = [[7], [1] * 7, [3, 4], [2, 2, 3], [1, 5, 1], [6, 1], [4, 3], [1, 2, 4], [5, 2]]
 
 
 def vectors_dir() -> Path:
-    beside = Path(__file__).resolve().parents[3] / "shared" / "vectors"
-    if beside.is_dir():
-        return beside
-    configured = os.environ.get("PORTAL_SHARED_DIR")
-    if configured:
-        return Path(configured) / "vectors"
-    pytest.fail(f"The shared test vectors are not at {beside}; set PORTAL_SHARED_DIR.")
+    vectors = shared_dir() / "vectors"
+    if not vectors.is_dir():
+        pytest.fail(f"The shared test vectors are not at {vectors}; set PORTAL_SHARED_DIR.")
+    return vectors
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ of c2sp.org/signed-note and c2sp.org/tlog-checkpoint."""
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +27,16 @@ from ledger.note import (
     parse_verifier_key,
     sign_note,
 )
+from tests.support import shared_dir
 
 ORIGIN = "localhost/portal-ledger"
 
 
 def vectors_dir() -> Path:
-    beside = Path(__file__).resolve().parents[3] / "shared" / "vectors"
-    if beside.is_dir():
-        return beside
-    configured = os.environ.get("PORTAL_SHARED_DIR")
-    if configured:
-        return Path(configured) / "vectors"
-    pytest.fail(f"The shared test vectors are not at {beside}; set PORTAL_SHARED_DIR.")
+    vectors = shared_dir() / "vectors"
+    if not vectors.is_dir():
+        pytest.fail(f"The shared test vectors are not at {vectors}; set PORTAL_SHARED_DIR.")
+    return vectors
 
 
 @pytest.fixture(scope="module")
