@@ -10,10 +10,12 @@ row is found and named rather than merely "the log is bad".
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,10 +38,12 @@ from ledger.store import LEVEL_SHIFT, node_id, node_key
 from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerKey, LedgerNode
 
 PAGE = 5000
-# Signatures are checked in chunks on other threads: `cryptography` releases the GIL while
-# it verifies, so they run on the other cores while this thread decodes the next entries.
-SIGNATURE_CHUNK = 250
-IN_FLIGHT = 4 * (os.cpu_count() or 1)
+# Each entry's own checks (decode, canonical form, signature) are most of the work and
+# need no other entry, so a large log spreads them over worker processes, one per core;
+# this process meanwhile fetches the next page and keeps the chains, tree and checkpoints.
+# A small log is checked here: starting the workers would cost more than it saves.
+PARALLEL_FROM = 20_000
+CHUNK = 500
 SHOWN_PER_CHECK = 20
 
 
@@ -94,106 +98,127 @@ class _Chain:
     head: bytes = ZERO_HASH
 
 
-_SignatureCheck = tuple[Ed25519PublicKey, bytes, bytes, str, str]  # key, sig, data, where, kid
+# What a worker needs of one row: entry bytes, signature, stored leaf hash, and the stored
+# case_ref, case_seq and event_type.
+_Row = tuple[bytes, bytes, bytes, str, int, str]
+# What it returns: the leaf hash from the bytes, the decoded (case, case_seq, prev) or None,
+# and the failures as (check, message), in the order they were found.
+_Checked = tuple[bytes, tuple[str, int, bytes] | None, list[tuple[str, str]]]
+
+_public_keys: dict[bytes, Ed25519PublicKey] = {}
 
 
-def _bad_signatures(checks: list[_SignatureCheck]) -> list[tuple[str, str]]:
-    bad = []
-    for key, signature, data, where, kid in checks:
-        try:
-            key.verify(signature, data)
-        except InvalidSignature:
-            bad.append((where, kid))
-    return bad
-
-
-class _Verifier:
-    def __init__(
-        self,
-        origin: str,
-        keys: Sequence[NoteVerifier],
-        report: AuditReport,
-        pool: ThreadPoolExecutor,
-    ) -> None:
-        self.origin = origin
-        self.keys = list(keys)
-        self.public = {key.kid: Ed25519PublicKey.from_public_bytes(key.public_key) for key in keys}
-        self.report = report
-        self.chains: dict[str, _Chain] = {}
-        self.pool = pool
-        self.unsent: list[_SignatureCheck] = []
-        self.sent: list[Future[list[tuple[str, str]]]] = []
-
-    def _send(self) -> None:
-        if self.unsent:
-            self.sent.append(self.pool.submit(_bad_signatures, self.unsent))
-            self.unsent = []
-        # Keep a few chunks in flight, not the whole log's bytes in memory.
-        while len(self.sent) > IN_FLIGHT:
-            self._collect(self.sent.pop(0))
-
-    def _collect(self, future: Future[list[tuple[str, str]]]) -> None:
-        for where, kid in future.result():
-            self.report.fail("signature", where, f"the signature does not verify under key {kid}")
-
-    def signatures_checked(self) -> None:
-        """Wait for every signature check sent so far and report the bad ones."""
-        self._send()
-        for future in self.sent:
-            self._collect(future)
-        self.sent = []
-
-    def entry(self, row: dict[str, Any], where: str) -> bytes | None:
-        """Check one entry row; return its leaf hash computed from its bytes."""
-        report = self.report
-        data = bytes(row["entry"])
+def check_entries(origin: str, keys: dict[str, bytes], rows: list[_Row]) -> list[_Checked]:
+    """Every check of an entry that needs no other entry; runs in worker processes."""
+    results: list[_Checked] = []
+    for data, signature, stored_leaf, case_ref, case_seq, event_type in rows:
+        failures: list[tuple[str, str]] = []
         leaf = hashlib.sha256(b"\x00" + data).digest()
-        if bytes(row["leaf_hash"]) != leaf:
-            report.fail(
-                "leaf-hash", where, "the stored leaf_hash is not the hash of the entry's bytes"
+        if stored_leaf != leaf:
+            failures.append(
+                ("leaf-hash", "the stored leaf_hash is not the hash of the entry's bytes")
             )
         try:
             entry = decode_entry(data)
         except EntryError as exc:
-            report.fail("entry-format", where, str(exc))
-            return leaf
-        if entry.log != self.origin:
-            report.fail("origin", where, f"entry names log {entry.log!r}, not {self.origin!r}")
-        for column, value in (
-            ("case_ref", entry.case),
-            ("case_seq", entry.case_seq),
-            ("event_type", entry.type),
+            failures.append(("entry-format", str(exc)))
+            results.append((leaf, None, failures))
+            continue
+        if entry.log != origin:
+            failures.append(("origin", f"entry names log {entry.log!r}, not {origin!r}"))
+        for column, stored, value in (
+            ("case_ref", case_ref, entry.case),
+            ("case_seq", case_seq, entry.case_seq),
+            ("event_type", event_type, entry.type),
         ):
-            if row[column] != value:
-                report.fail(
-                    "columns",
-                    where,
-                    f"stored {column} {row[column]!r} differs from the entry's {value!r}",
+            if stored != value:
+                failures.append(
+                    ("columns", f"stored {column} {stored!r} differs from the entry's {value!r}")
                 )
-        key = self.public.get(entry.kid)
-        if key is None:
-            report.fail("signature", where, f"signed by an unknown key {entry.kid}")
+        public = keys.get(entry.kid)
+        if public is None:
+            failures.append(("signature", f"signed by an unknown key {entry.kid}"))
         else:
-            self.unsent.append((key, bytes(row["signature"]), data, where, entry.kid))
-            if len(self.unsent) >= SIGNATURE_CHUNK:
-                self._send()
-        chain = self.chains.setdefault(entry.case, _Chain())
-        if entry.case_seq != chain.next_seq:
-            report.fail(
+            key = _public_keys.get(public)
+            if key is None:
+                key = _public_keys[public] = Ed25519PublicKey.from_public_bytes(public)
+            try:
+                key.verify(signature, data)
+            except InvalidSignature:
+                failures.append(
+                    ("signature", f"the signature does not verify under key {entry.kid}")
+                )
+        results.append((leaf, (entry.case, entry.case_seq, entry.prev), failures))
+    return results
+
+
+class _Verifier:
+    """Checks pages of entries, in log order, and follows every case's chain."""
+
+    def __init__(
+        self, origin: str, keys: Sequence[NoteVerifier], report: AuditReport, pool: Executor | None
+    ) -> None:
+        self.origin = origin
+        self.keys = {key.kid: key.public_key for key in keys}
+        self.report = report
+        self.pool = pool
+        self.chains: dict[str, _Chain] = {}
+
+    async def page(self, rows: list[dict[str, Any]]) -> list[bytes]:
+        """Check the rows; return each one's leaf hash computed from its bytes."""
+        plain: list[_Row] = [
+            (
+                bytes(row["entry"]),
+                bytes(row["signature"]),
+                bytes(row["leaf_hash"]),
+                row["case_ref"],
+                row["case_seq"],
+                row["event_type"],
+            )
+            for row in rows
+        ]
+        if self.pool is None:
+            checked = check_entries(self.origin, self.keys, plain)
+        else:
+            loop = asyncio.get_running_loop()
+            chunks = [plain[i : i + CHUNK] for i in range(0, len(plain), CHUNK)]
+            checked = [
+                result
+                for part in await asyncio.gather(
+                    *(
+                        loop.run_in_executor(self.pool, check_entries, self.origin, self.keys, c)
+                        for c in chunks
+                    )
+                )
+                for result in part
+            ]
+        leaves = []
+        for row, (leaf, decoded, failures) in zip(rows, checked, strict=True):
+            where = _where(row)
+            for check, message in failures:
+                self.report.fail(check, where, message)
+            if decoded is not None:
+                self._follow_chain(where, leaf, *decoded)
+            leaves.append(leaf)
+        return leaves
+
+    def _follow_chain(self, where: str, leaf: bytes, case: str, case_seq: int, prev: bytes) -> None:
+        chain = self.chains.setdefault(case, _Chain())
+        if case_seq != chain.next_seq:
+            self.report.fail(
                 "chain",
                 where,
-                f"case {entry.case} has entry #{entry.case_seq} where #{chain.next_seq} was due "
+                f"case {case} has entry #{case_seq} where #{chain.next_seq} was due "
                 "(an entry is missing, duplicated or out of order)",
             )
-        elif entry.prev != chain.head:
-            report.fail(
+        elif prev != chain.head:
+            self.report.fail(
                 "chain",
                 where,
-                f"case {entry.case} #{entry.case_seq}: prev is not the previous entry's leaf hash",
+                f"case {case} #{case_seq}: prev is not the previous entry's leaf hash",
             )
-        chain.next_seq = entry.case_seq + 1
+        chain.next_seq = case_seq + 1
         chain.head = leaf
-        return leaf
 
 
 def _where(row: dict[str, Any]) -> str:
@@ -216,25 +241,48 @@ ENTRY_COLUMNS = (
 
 async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
     """Check the whole log against `keys` (the keys trusted to have signed it)."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    if await LedgerEntry.count() < PARALLEL_FROM:
+        return await _verify_log(origin, keys, None)
+    # spawn, not fork: this process has database threads a forked child must not inherit.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context) as pool:
         return await _verify_log(origin, keys, pool)
 
 
+def _integrated_after(last: int) -> Any:
+    return (
+        LedgerEntry.select(*ENTRY_COLUMNS)
+        .where(LedgerEntry.leaf_index > last)
+        .order_by(LedgerEntry.leaf_index)
+        .limit(PAGE)
+    )
+
+
+def _unintegrated_after(last: int) -> Any:
+    return (
+        LedgerEntry.select(*ENTRY_COLUMNS)
+        .where(LedgerEntry.leaf_index.is_null() & (LedgerEntry.id > last))
+        .order_by(LedgerEntry.id)
+        .limit(PAGE)
+    )
+
+
 async def _verify_log(
-    origin: str, keys: Sequence[NoteVerifier], pool: ThreadPoolExecutor
+    origin: str, keys: Sequence[NoteVerifier], pool: Executor | None
 ) -> AuditReport:
     report = AuditReport()
     verifier = _Verifier(origin, keys, report, pool)
     leaves: list[bytes] = []
 
-    last = -1
-    while True:
-        rows = (
-            await LedgerEntry.select(*ENTRY_COLUMNS)
-            .where(LedgerEntry.leaf_index > last)
-            .order_by(LedgerEntry.leaf_index)
-            .limit(PAGE)
+    rows = await _integrated_after(-1)
+    while rows:
+        # Fetch the next page while this one is checked.
+        following = (
+            asyncio.ensure_future(_integrated_after(rows[-1]["leaf_index"]).run())
+            if len(rows) == PAGE
+            else None
         )
+        places = []
         for row in rows:
             index = row["leaf_index"]
             if index != len(leaves):
@@ -244,26 +292,17 @@ async def _verify_log(
                     "no entry holds these leaf indexes (deleted?)",
                 )
                 leaves.extend([ZERO_HASH] * (index - len(leaves)))
-            leaves.append(verifier.entry(row, _where(row)) or ZERO_HASH)
-        if len(rows) < PAGE:
-            break
-        last = rows[-1]["leaf_index"]
+            places.append(len(leaves))
+            leaves.append(ZERO_HASH)
+        for place, leaf in zip(places, await verifier.page(rows), strict=True):
+            leaves[place] = leaf
+        rows = await following if following is not None else []
     report.tree_size = len(leaves)
 
-    last = 0
-    while True:
-        rows = (
-            await LedgerEntry.select(*ENTRY_COLUMNS)
-            .where(LedgerEntry.leaf_index.is_null() & (LedgerEntry.id > last))
-            .order_by(LedgerEntry.id)
-            .limit(PAGE)
-        )
-        for row in rows:
-            verifier.entry(row, _where(row))
-        if len(rows) < PAGE:
-            break
-        last = rows[-1]["id"]
-    verifier.signatures_checked()
+    rows = await _unintegrated_after(0)
+    while rows:
+        await verifier.page(rows)
+        rows = await _unintegrated_after(rows[-1]["id"]) if len(rows) == PAGE else []
     report.entries = await LedgerEntry.count()
     report.cases = len(verifier.chains)
 
