@@ -11,7 +11,6 @@ row is found and named rather than merely "the log is bad".
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from ledger.merkle import (
     NodeId,
     assemble,
     consistency_ranges,
+    leaf_hash,
     node_hash,
     range_hash,
     verify_consistency,
@@ -113,7 +113,7 @@ def check_entries(origin: str, keys: dict[str, bytes], rows: list[_Row]) -> list
     results: list[_Checked] = []
     for data, signature, stored_leaf, case_ref, case_seq, event_type in rows:
         failures: list[tuple[str, str]] = []
-        leaf = hashlib.sha256(b"\x00" + data).digest()
+        leaf = leaf_hash(data)
         if stored_leaf != leaf:
             failures.append(
                 ("leaf-hash", "the stored leaf_hash is not the hash of the entry's bytes")

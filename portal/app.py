@@ -47,7 +47,7 @@ def ledger_error(_: Request[object, object, State], exc: Exception) -> Response[
     )
 
 
-def create_app(settings: Settings | None = None, *, run_integrator_task: bool = True) -> Litestar:
+def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).prepare()
     engine = create_engine(settings.database_url)
     bind_tables(engine, ALL_TABLES)
@@ -60,17 +60,12 @@ def create_app(settings: Settings | None = None, *, run_integrator_task: bool = 
         async with connected(engine):
             await publish_keys(keyring)
             stop = asyncio.Event()
-            task = (
-                asyncio.create_task(run_integrator(keyring, settings.integrate_interval, stop))
-                if run_integrator_task
-                else None
-            )
+            task = asyncio.create_task(run_integrator(keyring, settings.integrate_interval, stop))
             try:
                 yield
             finally:
                 stop.set()
-                if task is not None:
-                    await task
+                await task
 
     return Litestar(
         route_handlers=[healthz, LedgerController],
