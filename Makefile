@@ -5,9 +5,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-lock
 
-.PHONY: install migrate run test bench lint lock clean
+CATALOGUE := portal/translations/zh_Hans/LC_MESSAGES/messages
+.PHONY: install migrate run test bench lint lock clean translations
 
-install: $(STAMP)
+# Installing also compiles the translations: only the .po files are kept in git.
+install: $(STAMP) $(CATALOGUE).mo
+
+$(CATALOGUE).mo: $(CATALOGUE).po $(STAMP)
+	$(BIN)/pybabel compile -d portal/translations -D messages --statistics
+
+# After changing any user-facing text: collect it, then translate what is new in the .po.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+		--sort-output --project dispute-portal -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
+		-D messages --no-fuzzy-matching --ignore-obsolete
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,4 +52,4 @@ lock: install
 		--strip-extras -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var $(CATALOGUE).mo .pytest_cache .mypy_cache .ruff_cache

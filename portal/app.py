@@ -1,8 +1,8 @@
 """The application factory: settings, database, ledger keys, routes and background work.
 
 `create_app` is what `portal serve` gives uvicorn; each worker process builds its own
-app, and nothing a worker keeps in memory is needed by another: sessions, locks and
-the ledger's head all live in the database.
+app, and nothing a worker keeps in memory is needed by another: sessions, locks, the
+mail queue and the ledger's head all live in the database.
 """
 
 from __future__ import annotations
@@ -10,19 +10,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
 from ledger.errors import LedgerError
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys
 from ledger.tables import LedgerCheckpoint
+from portal.accounts.controllers import AccountController
+from portal.accounts.sessions import DatabaseStore, session_config
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.settings import Settings
 from portal.tables import ALL_TABLES
+from portal.web.headers import security_headers
+from portal.web.pages import handle_error, template_config
+from portal.web.viewer import viewer_middleware, viewer_of
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 
 @get("/healthz", media_type=MediaType.JSON, cache=False)
@@ -38,6 +49,11 @@ async def healthz() -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": "ok"})
 
 
+@get("/", include_in_schema=False)
+async def home(request: Request[object, object, State]) -> Redirect:
+    return Redirect("/cases" if viewer_of(request) else "/login", status_code=303)
+
+
 def ledger_error(_: Request[object, object, State], exc: Exception) -> Response[dict[str, str]]:
     """Domain errors of the ledger are the caller's to fix: 400 with the reason."""
     return Response(
@@ -45,6 +61,18 @@ def ledger_error(_: Request[object, object, State], exc: Exception) -> Response[
         status_code=HTTP_400_BAD_REQUEST,
         media_type="application/problem+json",
     )
+
+
+def route_handlers() -> list[object]:
+    return [
+        healthz,
+        home,
+        LedgerController,
+        AccountController,
+        create_static_files_router(
+            path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
+        ),
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -67,9 +95,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 stop.set()
                 await task
 
-    return Litestar(
-        route_handlers=[healthz, LedgerController],
+    app = Litestar(
+        route_handlers=route_handlers(),
         lifespan=[lifespan],
         state=State({"settings": settings, "keyring": keyring}),
-        exception_handlers={LedgerError: ledger_error},
+        stores={"sessions": DatabaseStore()},
+        middleware=[session_config(settings.secure_cookies).middleware, viewer_middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="portal_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            header_name="x-csrftoken",
+        ),
+        template_config=template_config(),
+        exception_handlers={LedgerError: ledger_error, Exception: handle_error},
+        request_max_body_size=1024 * 1024,
     )
+    # Outermost, so that every response (error pages and static files too) gets them.
+    app.asgi_handler = security_headers(app.asgi_handler)
+    return app

@@ -7,4 +7,11 @@ from portal.settings import Settings
 
 DB = create_engine(Settings.from_env().database_url)
 
-APP_REGISTRY = AppRegistry(apps=["ledger.piccolo_app"])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "ledger.piccolo_app",
+        "portal.accounts.piccolo_app",
+        "portal.cases.piccolo_app",
+        "portal.notifications.piccolo_app",
+    ]
+)

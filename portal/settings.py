@@ -49,6 +49,22 @@ class Settings:
     key_overlap_days: int = 30
     """PORTAL_KEY_OVERLAP_DAYS: how long the old key co-signs checkpoints after a rotation."""
 
+    base_url: str = "http://127.0.0.1:8000"
+    """PORTAL_BASE_URL: the portal's address as users reach it, for links in emails."""
+
+    smtp_url: str = ""
+    """PORTAL_SMTP_URL: `smtp://[user:password@]host:port` (`smtps://` for TLS); empty in
+    development writes each email to `<data dir>/outbox/` instead."""
+
+    mail_from: str = "Dispute portal <portal@localhost>"
+    """PORTAL_MAIL_FROM: the sender of the portal's emails."""
+
+    secure_cookies: bool = False
+    """PORTAL_SECURE_COOKIES: send cookies over HTTPS only; on by default in production."""
+
+    max_upload_mb: int = 250
+    """PORTAL_MAX_UPLOAD_MB: the largest evidence file accepted, in MiB."""
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -77,11 +93,22 @@ class Settings:
         try:
             interval = float(env.get("PORTAL_INTEGRATE_INTERVAL", "0.5"))
             overlap = int(env.get("PORTAL_KEY_OVERLAP_DAYS", "30"))
+            max_upload_mb = int(env.get("PORTAL_MAX_UPLOAD_MB", "250"))
         except ValueError as exc:
             raise ConfigurationError(
-                "PORTAL_INTEGRATE_INTERVAL must be a number of seconds and "
-                f"PORTAL_KEY_OVERLAP_DAYS a whole number of days ({exc})."
+                "PORTAL_INTEGRATE_INTERVAL must be a number of seconds, "
+                "PORTAL_KEY_OVERLAP_DAYS a whole number of days and PORTAL_MAX_UPLOAD_MB "
+                f"a whole number of MiB ({exc})."
             ) from exc
+        smtp_url = env.get("PORTAL_SMTP_URL", "")
+        if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+            raise ConfigurationError(
+                f"PORTAL_SMTP_URL must start with smtp:// or smtps://; got {smtp_url!r}."
+            )
+        secure_default = "1" if mode == "production" else "0"
+        secure = env.get("PORTAL_SECURE_COOKIES", secure_default).lower()
+        if secure not in ("0", "1", "true", "false", "yes", "no"):
+            raise ConfigurationError(f"PORTAL_SECURE_COOKIES must be 1 or 0; got {secure!r}.")
         return cls(
             env=mode,
             data_dir=data_dir,
@@ -91,6 +118,11 @@ class Settings:
             secret_key=env.get("PORTAL_SECRET_KEY", ""),
             integrate_interval=interval,
             key_overlap_days=overlap,
+            base_url=(env.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            smtp_url=smtp_url,
+            mail_from=env.get("PORTAL_MAIL_FROM") or "Dispute portal <portal@localhost>",
+            secure_cookies=secure in ("1", "true", "yes"),
+            max_upload_mb=max_upload_mb,
         )
 
     def prepare(self) -> Settings:

@@ -3,5 +3,13 @@
 from piccolo.table import Table
 
 from ledger.tables import LEDGER_TABLES
+from portal.accounts.tables import ACCOUNT_TABLES
+from portal.cases.tables import CASE_TABLES
+from portal.notifications.tables import NOTIFICATION_TABLES
 
-ALL_TABLES: list[type[Table]] = [*LEDGER_TABLES]
+ALL_TABLES: list[type[Table]] = [
+    *LEDGER_TABLES,
+    *ACCOUNT_TABLES,
+    *CASE_TABLES,
+    *NOTIFICATION_TABLES,
+]

@@ -95,13 +95,8 @@ class Database:
         return self.kind == "sqlite"
 
 
-TABLES_TO_EMPTY = [
-    "ledger_entry",
-    "ledger_case_head",
-    "ledger_node",
-    "ledger_checkpoint",
-    "ledger_key",
-]
+# Children before parents, so SQLite's foreign keys allow each DELETE.
+TABLES_TO_EMPTY = [table._meta.tablename for table in reversed(ALL_TABLES)]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -115,7 +110,9 @@ async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
             for table in TABLES_TO_EMPTY:
                 await engine.run_ddl(f"DELETE FROM {table}")
         else:
-            await engine.run_ddl(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY")
+            await engine.run_ddl(
+                f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"
+            )
         yield Database(request.param, url, engine)
 
 

@@ -1,0 +1,30 @@
+"""The portal's roles, and which of them must use a second factor.
+
+An account has one global role. A `party` account is a platform customer: whether it
+is the claimant or the respondent is decided per case, by the case's participants.
+"""
+
+PARTY = "party"
+AGENT = "agent"
+INVESTIGATOR = "investigator"
+ASSESSOR = "assessor"
+SUPERVISOR = "supervisor"
+MEDIATOR = "mediator"
+ARBITRATOR = "arbitrator"
+LEGAL = "legal"
+
+STAFF = (AGENT, INVESTIGATOR, ASSESSOR, SUPERVISOR)
+"""Platform staff: created by a supervisor or `portal user create`."""
+
+INVITED = (MEDIATOR, ARBITRATOR, LEGAL)
+"""Outsiders and legal users: invited by a supervisor with a single-use link."""
+
+ALL_ROLES = (PARTY, *STAFF, *INVITED)
+
+NEEDS_SECOND_FACTOR = frozenset((*STAFF, *INVITED))
+"""Everyone but the parties must enrol a second factor before they see any case."""
+
+# Roles a person holds on one case.
+CLAIMANT = "claimant"
+RESPONDENT = "respondent"
+PARTY_SIDES = (CLAIMANT, RESPONDENT)

@@ -1,0 +1,51 @@
+"""Queueing an email, written in its reader's language, in the caller's transaction.
+
+A template under `templates/email/` gives the subject on its first line and the
+body after a blank line. Queued mail is sent by `portal.notifications.delivery`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from portal.i18n import language
+from portal.notifications.tables import OutboundMail
+from portal.web.pages import TEMPLATES_DIR
+
+_environment: Any = None
+
+
+def _templates() -> Any:
+    global _environment
+    if _environment is None:
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+        from portal.i18n import gettext, ngettext
+
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES_DIR / "email"),
+            autoescape=False,  # plain text
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            keep_trailing_newline=True,
+        )
+        env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+        _environment = env
+    return _environment
+
+
+def render_mail(template: str, lang: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of `templates/email/<template>.txt` in `lang`."""
+    with language(lang):
+        text = _templates().get_template(f"{template}.txt").render(**context)
+    subject, _sep, body = text.lstrip().partition("\n\n")
+    return " ".join(subject.split()), body.strip() + "\n"
+
+
+async def queue_mail(to: str, lang: str, template: str, **context: Any) -> None:
+    subject, body = render_mail(template, lang, **context)
+    now = datetime.now(UTC)
+    await OutboundMail.insert(
+        OutboundMail(to_address=to, subject=subject, body=body, created_at=now, next_attempt_at=now)
+    )

@@ -1,0 +1,141 @@
+"""Templates and error pages: Jinja2 with the translations installed, and one place that
+turns every error into a page (or, for htmx, a fragment) that says what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+
+from portal.accounts import roles
+from portal.errors import PortalError
+from portal.i18n import LANGUAGES, _, current_language, gettext, ngettext
+from portal.web.viewer import SecondFactorNeeded
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def role_label(role: str) -> str:
+    labels = {
+        roles.PARTY: _("Customer"),
+        roles.CLAIMANT: _("Claimant"),
+        roles.RESPONDENT: _("Respondent"),
+        roles.AGENT: _("Agent"),
+        roles.INVESTIGATOR: _("Investigator"),
+        roles.ASSESSOR: _("Assessor"),
+        roles.SUPERVISOR: _("Supervisor"),
+        roles.MEDIATOR: _("Mediator"),
+        roles.ARBITRATOR: _("Arbitrator"),
+        roles.LEGAL: _("Legal"),
+        "system": _("Portal"),
+    }
+    return labels.get(role, role)
+
+
+def _configure(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        LANGUAGES=LANGUAGES,
+        current_language=current_language,
+        role_label=role_label,
+    )
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(
+        directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_configure
+    )
+
+
+def page(name: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=name, context=context, status_code=status_code)
+
+
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _redirect(request: Request[Any, Any, Any], to: str) -> Response[Any]:
+    if _is_htmx(request):
+        return Response(content="", status_code=200, headers={"HX-Redirect": to})
+    return Redirect(path=to, status_code=303)
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, title: str, message: str) -> Response[Any]:
+    wants_json = "application/json" in request.headers.get("accept", "") and not _is_htmx(
+        request
+    )
+    if wants_json:
+        return Response(
+            {"title": title, "detail": message, "status": status},
+            status_code=status,
+            media_type="application/problem+json",
+        )
+    name = "fragments/error.html" if _is_htmx(request) else "error.html"
+    response = Template(
+        template_name=name,
+        context={"title": title, "message": message, "status": status},
+        status_code=status,
+    )
+    if _is_htmx(request):
+        # Show the message where the page keeps its messages, whatever the form targeted.
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException):
+        return _redirect(request, "/login?next=" + quote(request.url.path, safe="/"))
+    if isinstance(exc, SecondFactorNeeded):
+        return _redirect(request, "/account/second-factor")
+    if isinstance(exc, PortalError):
+        return _error_page(request, exc.status_code, _("That cannot be done"), str(exc))
+    if isinstance(exc, NotFoundException):
+        return _error_page(
+            request, 404, _("Not found"), _("There is nothing here, or you may not see it.")
+        )
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        return _error_page(
+            request,
+            403,
+            _("Your form has expired"),
+            _("Reload the page and send the form again. Nothing was changed."),
+        )
+    if isinstance(exc, ValidationException):
+        return _error_page(
+            request, 400, _("Please check what you sent"), _("Some of the data sent was not valid: %(detail)s", detail=exc.detail)
+        )
+    if isinstance(exc, HTTPException):
+        return _error_page(request, exc.status_code, str(exc.detail), str(exc.detail))
+    log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(
+        request,
+        500,
+        _("Something went wrong"),
+        _("The portal could not finish this request; nothing was saved. Please try again."),
+    )
+
+
+__all__ = ["MediaType", "handle_error", "page", "template_config"]

@@ -1,0 +1,134 @@
+"""Who is asking: the logged-in user behind a request, loaded once per request.
+
+The session holds the user's ID, the `session_epoch` it was opened under, and whether
+the second factor was passed. A deactivated account, or one whose epoch has moved on
+(deactivation, a password change elsewhere), is logged out on its next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from portal.accounts.roles import NEEDS_SECOND_FACTOR, STAFF, SUPERVISOR
+from portal.accounts.tables import User
+from portal.i18n import negotiate, set_language
+
+
+@dataclass(frozen=True)
+class Viewer:
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str
+    totp_enabled: bool
+    second_factor_passed: bool
+
+    @property
+    def actor_id(self) -> str:
+        """How the ledger names this person."""
+        return f"user:{self.id}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == SUPERVISOR
+
+    @property
+    def must_use_second_factor(self) -> bool:
+        return self.role in NEEDS_SECOND_FACTOR
+
+    @property
+    def cleared_for_cases(self) -> bool:
+        """May see cases: parties always; everyone else after enrolling and passing 2FA."""
+        if not self.must_use_second_factor:
+            return True
+        return self.totp_enabled and self.second_factor_passed
+
+
+class SecondFactorNeeded(Exception):
+    """The viewer must enrol (or pass) a second factor before seeing any case."""
+
+
+def viewer_middleware(app: ASGIApp) -> ASGIApp:
+    """Runs after the session middleware and before guards, so guards can ask who this is."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await load_viewer(Request(scope, receive))
+        await app(scope, receive, send)
+
+    return middleware
+
+
+async def load_viewer(request: Request[Any, Any, Any]) -> None:
+    """Put the viewer (or None) in the scope and choose the language."""
+    session = request.scope.get("session") or {}
+    viewer = None
+    if session.get("uid") and not session.get("pending_second_factor"):
+        row = (
+            await User.select(
+                User.id,
+                User.email,
+                User.name,
+                User.role,
+                User.language,
+                User.active,
+                User.session_epoch,
+                User.totp_enabled,
+            )
+            .where(User.id == session["uid"])
+            .first()
+        )
+        if row and row["active"] and row["session_epoch"] == session.get("epoch"):
+            viewer = Viewer(
+                id=row["id"],
+                email=row["email"],
+                name=row["name"],
+                role=row["role"],
+                language=row["language"],
+                totp_enabled=row["totp_enabled"],
+                second_factor_passed=bool(session.get("second_factor")),
+            )
+        else:
+            request.clear_session()
+    request.scope["user"] = viewer
+    chosen = viewer.language if viewer else request.cookies.get("portal_lang")
+    set_language(chosen or negotiate(request.headers.get("accept-language")))
+
+
+def viewer_of(request: ASGIConnection[Any, Any, Any, Any]) -> Viewer | None:
+    return request.scope.get("user")
+
+
+def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if viewer_of(connection) is None:
+        raise NotAuthorizedException("Log in to continue.")
+
+
+def cleared_for_cases(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for every case route: logged in, and past the second factor if the role needs it."""
+    viewer = viewer_of(connection)
+    if viewer is None:
+        raise NotAuthorizedException("Log in to continue.")
+    if not viewer.cleared_for_cases:
+        raise SecondFactorNeeded()
+
+
+def supervisor_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    cleared_for_cases(connection, handler)
+    viewer = viewer_of(connection)
+    if viewer is None or not viewer.is_supervisor:
+        from litestar.exceptions import NotFoundException
+
+        raise NotFoundException()

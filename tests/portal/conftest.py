@@ -1,0 +1,67 @@
+"""The real app over HTTP, on each database, with the test cast signed up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from portal.app import create_app
+from portal.settings import Settings
+from tests.people import CAST, Browser, Person, make_person
+from tests.support import ORIGIN
+
+SECRET = "test-secret-key-for-sessions-and-csrf-0123456789"
+
+
+@pytest.fixture
+def settings(db, tmp_path: Path) -> Settings:
+    return Settings(
+        env="development",
+        data_dir=tmp_path / "data",
+        database_url=db.url,
+        log_origin=ORIGIN,
+        signing_key_file=tmp_path / "ledger.key",
+        secret_key=SECRET,
+        integrate_interval=0.2,
+        base_url="http://portal.test",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings):
+    application = create_app(settings)
+    async with AsyncTestClient(application, base_url="http://portal.test"):
+        # The lifespan has run: the app's pool is open and tables are bound to it.
+        yield application
+
+
+@pytest.fixture
+async def people(app) -> dict[str, Person]:
+    return {name: await make_person(name, role, SECRET) for name, role in CAST.items()}
+
+
+@pytest.fixture
+async def browser(app) -> AsyncIterator[Callable[..., Awaitable[Browser]]]:
+    """`await browser(person)` opens a new browser, logged in as `person` when given."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def open_browser(person: Person | None = None) -> Browser:
+        # Plain httpx over ASGI: the app's lifespan already runs under the `app` fixture.
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 50000)),
+            base_url="http://portal.test",
+        )
+        clients.append(client)
+        b = Browser(client)
+        await b.get("/login")
+        if person is not None:
+            await b.log_in(person)
+        return b
+
+    yield open_browser
+    for client in clients:
+        await client.aclose()
