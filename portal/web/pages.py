@@ -53,11 +53,18 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    from portal.cases.categories import category_label, state_label
+    from portal.web.text import paragraphs
+
     env.globals.update(
         LANGUAGES=LANGUAGES,
         current_language=current_language,
         role_label=role_label,
+        state_label=state_label,
+        category_label=category_label,
     )
+    env.filters["paragraphs"] = paragraphs
+    env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
     env.trim_blocks = True
     env.lstrip_blocks = True
 

@@ -132,3 +132,21 @@ def supervisor_only(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         from litestar.exceptions import NotFoundException
 
         raise NotFoundException()
+
+
+def csrf_checker(request: Any) -> Any:
+    """For routes that read their own body (streamed uploads): the CSRF middleware's test.
+
+    Such routes are excluded from the middleware, which would otherwise read the whole
+    body into memory to find the token; they check the same token themselves.
+    """
+    from litestar.middleware.csrf import CSRFMiddleware
+
+    config = request.app.csrf_config
+    cookie = request.cookies.get(config.cookie_name)
+    middleware = CSRFMiddleware(app=None, config=config)  # type: ignore[arg-type]
+
+    def check(token: str | None) -> bool:
+        return bool(token and cookie and middleware._csrf_tokens_match(token, cookie))
+
+    return check

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncio
+
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from portal.app import create_app
 from portal.settings import Settings
@@ -34,9 +35,23 @@ def settings(db, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings):
     application = create_app(settings)
-    async with AsyncTestClient(application, base_url="http://portal.test"):
-        # The lifespan has run: the app's pool is open and tables are bound to it.
-        yield application
+    # The lifespan runs in the test's own event loop (the database pool belongs to it),
+    # in one task from start to end, as a server would run it.
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()  # startup failed: raise its error
+    yield application
+    stop.set()
+    await task
 
 
 @pytest.fixture

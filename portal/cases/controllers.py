@@ -1,0 +1,253 @@
+"""The case list, filing a dispute, and the case room with its htmx fragments.
+
+Each handler asks the policy for the viewer's access first (404 for anyone not on
+the case), calls one service, and picks a template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Response, Template
+
+from ledger.proofs import case_bundle
+from ledger.tables import LedgerEntry
+from portal.cases import filing, statements, timeline
+from portal.cases.categories import CATEGORIES, category_label
+from portal.cases.events import user_id_of
+from portal.cases.tables import Case, CaseParticipant
+from portal.cases.uploads import receive_form
+from portal.errors import FormInvalid, PortalError
+from portal.policy import CAUCUS, CHANNELS, CaseAccess, Channel, case_access
+from portal.web.pages import page
+from portal.web.viewer import Viewer, cleared_for_cases, csrf_checker, viewer_of
+
+Req = Request[Any, Any, Any]
+PAGE_SIZE = 50
+
+
+def _viewer(request: Req) -> Viewer:
+    viewer = viewer_of(request)
+    assert viewer is not None  # the guard ran
+    return viewer
+
+
+def _channel(access: CaseAccess, channel: str | None, party: int | None) -> Channel:
+    """The conversation asked for, if the viewer may read it; otherwise 404."""
+    name = channel or "all"
+    if name not in CHANNELS or not access.can_read(name, party if name == CAUCUS else None):
+        raise NotFoundException()
+    return Channel(name, party if name == CAUCUS else None)
+
+
+async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, current: Channel):
+    people = await timeline.people_on(access.case_id)
+    events = await timeline.timeline(ref, access)
+    names = await timeline.names_for(events, people)
+    return {
+        "case": case,
+        "access": access,
+        "people": people,
+        "events": events,
+        "names": names,
+        "describe": timeline.describe,
+        "channel_label": timeline.channel_label,
+        "category_label": category_label,
+        "current": current,
+        "statements": await timeline.statements(
+            access.case_id, access, current.name, current.party_id
+        ),
+        "evidence": await timeline.evidence_list(access.case_id, access),
+    }
+
+
+class CaseController(Controller):
+    path = "/cases"
+    guards = [cleared_for_cases]
+
+    @get("/")
+    async def index(self, request: Req, page_number: int = 1) -> Template:
+        viewer = _viewer(request)
+        query = Case.select(
+            Case.ref, Case.state, Case.category, Case.updated_at, Case.deadline_at,
+            Case.next_step_by,
+        )
+        if not viewer.is_supervisor:
+            mine = CaseParticipant.select(CaseParticipant.case).where(
+                CaseParticipant.user == viewer.id
+            )
+            query = query.where(Case.id.is_in(mine))
+        offset = (max(page_number, 1) - 1) * PAGE_SIZE
+        cases = await query.order_by(Case.updated_at, ascending=False).limit(
+            PAGE_SIZE + 1
+        ).offset(offset)
+        return page(
+            "cases/index.html",
+            cases=cases[:PAGE_SIZE],
+            more=len(cases) > PAGE_SIZE,
+            page_number=max(page_number, 1),
+            category_label=category_label,
+        )
+
+    @get("/new")
+    async def new(self, request: Req) -> Template:
+        return self._filing_form(form={}, errors={})
+
+    def _filing_form(self, form: dict[str, str], errors: dict[str, str], status: int = 200,
+                     rejected: list[Any] | None = None) -> Template:
+        return page(
+            "cases/new.html",
+            status_code=status,
+            form=form,
+            errors=errors,
+            rejected=rejected or [],
+            categories=[(key, category_label(key)) for key in CATEGORIES],
+        )
+
+    @post("/new", opt={"exclude_from_csrf": True}, request_max_body_size=None)
+    async def file(self, request: Req) -> Response[Any] | Template:
+        viewer = _viewer(request)
+        if viewer.role != "party":
+            raise NotFoundException()
+        settings = request.app.state.settings
+        received = await receive_form(
+            request,
+            data_dir=settings.data_dir,
+            max_file_bytes=settings.max_upload_mb * 1024 * 1024,
+            check_csrf=csrf_checker(request),
+        )
+        try:
+            checked = filing.check_filing(received.fields)
+            if received.rejected:
+                raise FormInvalid({"evidence": " ".join(r.reason for r in received.rejected)})
+            filed = await filing.file_case(
+                request.app.state.keyring, viewer, checked, received.files
+            )
+        except FormInvalid as exc:
+            received.discard()
+            return self._filing_form(received.fields, exc.errors, status=400)
+        except BaseException:
+            received.discard()
+            raise
+        return Redirect(f"/cases/{filed.ref}", status_code=303)
+
+    @get("/{ref:str}")
+    async def room(
+        self, request: Req, ref: str, channel: str | None = None, party: int | None = None
+    ) -> Template:
+        case, access = await case_access(_viewer(request), ref)
+        current = _channel(access, channel, party)
+        return page("cases/room.html", **await room_context(ref, case, access, current))
+
+    @get("/{ref:str}/statements")
+    async def statements_fragment(
+        self, request: Req, ref: str, channel: str | None = None, party: int | None = None
+    ) -> Template:
+        case, access = await case_access(_viewer(request), ref)
+        current = _channel(access, channel, party)
+        return page(
+            "cases/_statements.html",
+            case=case,
+            access=access,
+            current=current,
+            channel_label=timeline.channel_label,
+            statements=await timeline.statements(access.case_id, access, current.name,
+                                                 current.party_id),
+        )
+
+    @post("/{ref:str}/statements")
+    async def post_statement(self, request: Req, ref: str) -> Response[Any] | Template:
+        case, access = await case_access(_viewer(request), ref)
+        form = await request.form()
+        party_raw = str(form.get("party") or "")
+        current = _channel(
+            access, str(form.get("channel") or "all"), int(party_raw) if party_raw.isdigit() else None
+        )
+        errors: dict[str, str] = {}
+        text = str(form.get("text") or "")
+        try:
+            await statements.post_statement(
+                request.app.state.keyring, ref, access, current.name, current.party_id, text
+            )
+            text = ""
+        except FormInvalid as exc:
+            errors = exc.errors
+        if request.headers.get("hx-request") != "true":
+            # Without htmx the browser posted the plain form: show the whole room again.
+            if not errors:
+                query = f"?channel={current.name}" + (
+                    f"&party={current.party_id}" if current.party_id else ""
+                )
+                return Redirect(f"/cases/{ref}{query}", status_code=303)
+            context = await room_context(ref, case, access, current)
+            return page("cases/room.html", status_code=400, errors=errors, draft=text, **context)
+        return page(
+            "cases/_statements.html",
+            status_code=400 if errors else 200,
+            case=case,
+            access=access,
+            current=current,
+            channel_label=timeline.channel_label,
+            errors=errors,
+            draft=text,
+            statements=await timeline.statements(access.case_id, access, current.name,
+                                                 current.party_id),
+        )
+
+    @get("/{ref:str}/timeline")
+    async def timeline_fragment(self, request: Req, ref: str) -> Template:
+        case, access = await case_access(_viewer(request), ref)
+        people = await timeline.people_on(access.case_id)
+        events = await timeline.timeline(ref, access)
+        return page(
+            "cases/_timeline.html",
+            case=case,
+            events=events,
+            names=await timeline.names_for(events, people),
+            describe=timeline.describe,
+        )
+
+    @get("/{ref:str}/ledger/{seq:int}")
+    async def receipt(self, request: Req, ref: str, seq: int) -> Template:
+        case, access = await case_access(_viewer(request), ref)
+        events = [e for e in await timeline.timeline(ref, access, after_seq=seq - 1)
+                  if e.case_seq == seq]
+        if not events:
+            raise NotFoundException()
+        row = await LedgerEntry.select().where(
+            (LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == seq)
+        ).first()
+        return page("cases/receipt.html", case=case, event=events[0], row=row,
+                    entry_text=bytes(row["entry"]).decode())
+
+    @get("/{ref:str}/proof.json")
+    async def proof(self, request: Req, ref: str) -> Response[Any]:
+        await case_access(_viewer(request), ref)
+        settings = request.app.state.settings
+        bundle = await case_bundle(ref, settings.log_origin)
+        return Response(
+            bundle,
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{ref}-ledger-proof.json"'},
+        )
+
+    @post("/{ref:str}/respondent")
+    async def invite_respondent(self, request: Req, ref: str) -> Response[Any] | Template:
+        viewer = _viewer(request)
+        case, access = await case_access(viewer, ref)
+        if not access.can_invite_respondent:
+            raise PortalError("You cannot add a respondent to this case.")
+        form = await request.form()
+        try:
+            await filing.invite_respondent(
+                request.app.state.keyring, ref, case["id"], str(form.get("email") or ""),
+                viewer, access
+            )
+        except FormInvalid as exc:
+            raise PortalError(" ".join(exc.errors.values())) from exc
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+
+__all__ = ["CaseController", "user_id_of"]

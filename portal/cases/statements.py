@@ -1,0 +1,89 @@
+"""Statements: what people say in a case's channels.
+
+Text is plain: stored as typed, escaped when shown, with paragraphs and links made
+by the template filter `paragraphs`. A private channel's text stays in the
+database for its readers; the ledger entry carries only its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from ledger.keys import Keyring
+from portal.cases.events import actor, record
+from portal.cases.tables import Case, Statement
+from portal.database import write_transaction
+from portal.errors import FormInvalid, NotAllowed
+from portal.i18n import _
+from portal.policy import ALL, PRIVATE_CHANNELS, CaseAccess
+
+MAX_LENGTH = 20_000
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_text(raw: str) -> str:
+    text = raw.replace("\r\n", "\n").strip()
+    if not text:
+        raise FormInvalid({"text": _("Write something before sending.")})
+    if len(text) > MAX_LENGTH:
+        raise FormInvalid({"text": _("Keep a statement under %(n)s characters.", n=MAX_LENGTH)})
+    return text
+
+
+def acting_role(access: CaseAccess, channel: str) -> str:
+    """The role a person speaks in on this channel (someone may hold two on a case)."""
+    preference = {
+        "caucus": ("mediator", "claimant", "respondent"),
+        "tribunal": ("arbitrator",),
+        "staff": ("investigator", "assessor", "agent", "supervisor"),
+    }.get(channel, ("claimant", "respondent", "mediator", "arbitrator", "assessor",
+                    "investigator", "agent", "supervisor", "legal"))
+    for role in preference:
+        if role in access.roles:
+            return role
+    return sorted(access.roles)[0]
+
+
+async def post_statement(
+    keyring: Keyring,
+    ref: str,
+    access: CaseAccess,
+    channel: str,
+    party_id: int | None,
+    raw_text: str,
+) -> int:
+    """Store the statement and its ledger entry together; returns the entry's case_seq."""
+    if not access.can_post(channel, party_id):
+        raise NotAllowed(_("You cannot post in this channel."))
+    text = check_text(raw_text)
+    digest = content_hash(text)
+    body: dict[str, object] = {"channel": channel, "content_sha256": digest}
+    if channel == ALL:
+        body["text"] = text
+    if party_id is not None:
+        body["caucus_party"] = f"user:{party_id}"
+    assert channel == ALL or channel in PRIVATE_CHANNELS
+    role = acting_role(access, channel)
+    now = datetime.now(UTC)
+    async with write_transaction(Statement._meta.db):
+        receipt = await record(
+            keyring, ref, "statement.submitted", actor(access.viewer.id, role), body
+        )
+        await Statement.insert(
+            Statement(
+                case=access.case_id,
+                channel=channel,
+                caucus_party=party_id,
+                author=access.viewer.id,
+                text=text,
+                content_sha256=digest,
+                case_seq=receipt.case_seq,
+                created_at=now,
+            )
+        )
+        await Case.update({Case.updated_at: now}).where(Case.id == access.case_id)
+    return receipt.case_seq

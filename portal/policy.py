@@ -1,0 +1,151 @@
+"""Who may see and do what on a case: the one place that decides.
+
+Every case route asks `case_access` first; it answers 404 to anyone who is not on the
+case, so nobody can learn which references exist. Templates only render what the
+returned `CaseAccess` allows. A person's roles on a case come from the case's
+participants; a supervisor is on every case, because supervisors assign the work.
+
+Channels (BRIEF "The case room"):
+- `all`: everyone on the case;
+- `staff`: platform staff (agent, investigator, assessor, supervisor);
+- `caucus`: a mediator with one party; each party's caucus is its own conversation;
+- `tribunal`: the arbitrators among themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.exceptions import NotFoundException
+
+from portal.accounts import roles
+from portal.cases.tables import Case, CaseParticipant
+from portal.web.viewer import Viewer
+
+ALL, STAFF, CAUCUS, TRIBUNAL = "all", "staff", "caucus", "tribunal"
+CHANNELS = (ALL, STAFF, CAUCUS, TRIBUNAL)
+PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
+
+CLOSED_STATES = frozenset(("closed", "withdrawn", "rejected"))
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A conversation the viewer may read: a channel, and for a caucus, whose it is."""
+
+    name: str
+    party_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.party_id}" if self.party_id else self.name
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    viewer: Viewer
+    case_id: int
+    state: str
+    roles: frozenset[str]
+    party_ids: tuple[int, ...]  # the claimant and respondents: whose caucus exists
+    other_roles: frozenset[str] = frozenset()  # roles of everyone else on the case
+
+    @property
+    def is_party(self) -> bool:
+        return bool(self.roles & {roles.CLAIMANT, roles.RESPONDENT})
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & set(roles.STAFF))
+
+    @property
+    def is_mediator(self) -> bool:
+        return roles.MEDIATOR in self.roles
+
+    @property
+    def is_arbitrator(self) -> bool:
+        return roles.ARBITRATOR in self.roles
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in CLOSED_STATES
+
+    def can_read(self, channel: str, party_id: int | None = None) -> bool:
+        if channel == ALL:
+            return True
+        if channel == STAFF:
+            return self.is_staff
+        if channel == CAUCUS:
+            return self.is_mediator or (self.is_party and party_id == self.viewer.id)
+        if channel == TRIBUNAL:
+            return self.is_arbitrator
+        return False
+
+    def readable_channels(self) -> list[Channel]:
+        """Every conversation the viewer may read, `all` first."""
+        found = [Channel(ALL)]
+        if self.is_staff:
+            found.append(Channel(STAFF))
+        if self.is_mediator:
+            found.extend(Channel(CAUCUS, party) for party in self.party_ids)
+        elif self.viewer.id in self.party_ids and roles.MEDIATOR in self.other_roles:
+            found.append(Channel(CAUCUS, self.viewer.id))
+        if self.is_arbitrator:
+            found.append(Channel(TRIBUNAL))
+        return found
+
+    def can_post(self, channel: str, party_id: int | None = None) -> bool:
+        """Writing needs reading and an open case. Legal users only read; a caucus
+        exists once a mediator is on the case."""
+        if not self.is_open or not self.can_read(channel, party_id):
+            return False
+        if self.roles == {roles.LEGAL}:
+            return False
+        if channel == CAUCUS:
+            return party_id in self.party_ids and (
+                self.is_mediator or roles.MEDIATOR in self.other_roles
+            )
+        return True
+
+    def postable_channels(self) -> list[Channel]:
+        return [c for c in self.readable_channels() if self.can_post(c.name, c.party_id)]
+
+    def can_add_evidence(self, channel: str = ALL, party_id: int | None = None) -> bool:
+        return self.can_post(channel, party_id)
+
+    def can_see_file(self, channel: str, party_id: int | None) -> bool:
+        return self.can_read(channel, party_id)
+
+    @property
+    def can_invite_respondent(self) -> bool:
+        return self.is_open and bool(self.roles & {roles.CLAIMANT, roles.AGENT, roles.SUPERVISOR})
+
+    @property
+    def can_manage_participants(self) -> bool:
+        return roles.SUPERVISOR in self.roles
+
+
+async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
+    """The case and what the viewer may do on it; 404 if they are not on it."""
+    case = await Case.select().where(Case.ref == ref).first()
+    if case is None or not viewer.cleared_for_cases:
+        raise NotFoundException()
+    participants = await CaseParticipant.select(
+        CaseParticipant.user, CaseParticipant.role
+    ).where(CaseParticipant.case == case["id"])
+    mine = {p["role"] for p in participants if p["user"] == viewer.id}
+    if viewer.role == roles.SUPERVISOR:
+        mine.add(roles.SUPERVISOR)
+    if not mine:
+        raise NotFoundException()
+    return case, CaseAccess(
+        viewer=viewer,
+        case_id=case["id"],
+        state=case["state"],
+        roles=frozenset(mine),
+        party_ids=tuple(
+            p["user"] for p in participants if p["role"] in (roles.CLAIMANT, roles.RESPONDENT)
+        ),
+        other_roles=frozenset(p["role"] for p in participants if p["user"] != viewer.id),
+    )
