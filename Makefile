@@ -31,7 +31,9 @@ $(STAMP): requirements.lock pyproject.toml
 migrate: install
 	$(BIN)/portal migrate
 
+# On a fresh database this also creates the demo accounts and cases, and prints them.
 run: migrate
+	$(BIN)/portal demo --if-empty
 	$(BIN)/portal serve --host 127.0.0.1 --port 8000
 
 # The suite runs every database test on SQLite and on PostgreSQL (skipped, with

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 import uvloop
 
+from portal.accounts import roles
 from portal.settings import ConfigurationError, Settings
 
 T = TypeVar("T")
@@ -262,3 +263,125 @@ def rotate_key_command(overlap_days: int | None) -> None:
     new = _with_database(settings, lambda: rotate_key(keyring, timedelta(days=days)))
     click.echo(f"Rotated: new key {new.kid} signs from now on; {old} co-signs for {days} days.")
     click.echo(str(new.verifier()))
+
+
+CREATABLE_ROLES = (*roles.STAFF, *roles.INVITED)
+"""Roles `portal user create` gives; customers sign themselves up."""
+
+
+@main.group()
+def user() -> None:
+    """Accounts: create staff and invited users from the command line."""
+
+
+@user.command("create")
+@click.option("--email", required=True, help="Their email address; they log in with it.")
+@click.option("--name", required=True, help="Their name as the portal shows it.")
+@click.option(
+    "--role",
+    required=True,
+    help="One of: " + ", ".join(CREATABLE_ROLES) + ".",
+)
+@click.option(
+    "--password",
+    default=None,
+    help="Their password. Without it, prints a single-use link to choose one (valid 7 days).",
+)
+@click.option("--language", default="en", show_default=True, help="en or zh_Hans.")
+def create_user_command(
+    email: str, name: str, role: str, password: str | None, language: str
+) -> None:
+    """Create an account for platform staff (the first supervisor, say) or an invited user.
+
+    Customers sign themselves up on the web; this command does not create them.
+    """
+    from portal.accounts import admin
+    from portal.accounts.service import create_user
+    from portal.errors import FormInvalid
+
+    role = role.strip().lower()
+    if role not in CREATABLE_ROLES:
+        raise click.ClickException(
+            f"Unknown role {role!r}: choose one of {', '.join(CREATABLE_ROLES)}. "
+            "Nothing was created."
+        )
+    settings = _settings()
+
+    async def work() -> Any:
+        if password is not None:
+            return await create_user(
+                email=email, name=name, role=role, password=password, language=language
+            )
+        return await admin.invite(
+            email=email,
+            name=name,
+            role=role,
+            language=language,
+            invited_by=None,
+            base_url=settings.base_url,
+            allowed_roles=CREATABLE_ROLES,
+            send_email=False,
+        )
+
+    try:
+        result = _with_database(settings, work)
+    except FormInvalid as exc:
+        problems = "; ".join(
+            f"--{field.replace('_', '-')}: {message}" for field, message in exc.errors.items()
+        )
+        raise click.ClickException(f"{problems} Nothing was created.") from exc
+    if password is not None:
+        click.echo(f"Created {role} account {result} for {email}.")
+        return
+    click.echo(f"Created {role} account {result.user_id} for {result.email}.")
+    click.echo(
+        "Send them this link to choose a password; it works once, until "
+        f"{result.expires_at:%Y-%m-%d %H:%M UTC}:"
+    )
+    click.echo(result.link)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the accounts and cases as JSON.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if accounts exist.")
+def demo(as_json: bool, if_empty: bool) -> None:
+    """Fill an empty database with one account per role and cases in several states."""
+    from portal.demo import DemoRefused, create_demo
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("The demo refuses to run in production (PORTAL_ENV).")
+    settings = settings.prepare()
+    keyring = _keyring(settings)
+
+    async def work() -> Any:
+        from ledger.keys import publish_keys
+        from portal.accounts.tables import User
+
+        if if_empty and await User.count() > 0:
+            return None
+        await publish_keys(keyring)
+        return await create_demo(settings, keyring)
+
+    try:
+        made = _with_database(settings, work)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    if made is None:
+        return
+    record = settings.data_dir / "demo-accounts.json"
+    from portal.settings import _write_private
+
+    _write_private(record, json.dumps(made, indent=1, ensure_ascii=False))
+    if as_json:
+        click.echo(json.dumps(made, ensure_ascii=False))
+        return
+    click.echo("Demo accounts (also in %s):" % record)
+    for account in made["accounts"]:
+        line = f"  {account['role']:<13} {account['email']:<22} password {account['password']}"
+        if account["totp_secret"]:
+            line += f"  TOTP secret {account['totp_secret']}"
+        click.echo(line)
+    click.echo("Cases:")
+    for case in made["cases"]:
+        click.echo(f"  {case['ref']}  {case['state']:<14} {', '.join(case['participants'])}")
