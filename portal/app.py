@@ -27,6 +27,9 @@ from portal.accounts.controllers import AccountController
 from portal.accounts.sessions import DatabaseStore, session_config
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
+from portal.notifications.controllers import NotificationController
+from portal.notifications.delivery import run_mailer
+from portal.notifications.notify import use_base_url
 from portal.settings import Settings
 from portal.tables import ALL_TABLES
 from portal.web.headers import security_headers
@@ -34,6 +37,7 @@ from portal.web.pages import handle_error, template_config
 from portal.web.viewer import viewer_middleware, viewer_of
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+MAIL_INTERVAL = 1.0  # seconds between a worker's looks for mail to send
 
 
 @get("/healthz", media_type=MediaType.JSON, cache=False)
@@ -69,6 +73,7 @@ def route_handlers() -> list[object]:
         home,
         LedgerController,
         AccountController,
+        NotificationController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
         ),
@@ -79,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).prepare()
     engine = create_engine(settings.database_url)
     bind_tables(engine, ALL_TABLES)
+    use_base_url(settings.base_url)
     keyring = Keyring.open(
         settings.signing_key_file, settings.log_origin, create=not settings.is_production
     )
@@ -89,11 +95,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await publish_keys(keyring)
             stop = asyncio.Event()
             task = asyncio.create_task(run_integrator(keyring, settings.integrate_interval, stop))
+            mailer = asyncio.create_task(run_mailer(settings, MAIL_INTERVAL, stop))
             try:
                 yield
             finally:
                 stop.set()
                 await task
+                await mailer
 
     app = Litestar(
         route_handlers=route_handlers(),
