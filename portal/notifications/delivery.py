@@ -284,10 +284,13 @@ async def run_mailer(settings: Settings, interval: float, stop: asyncio.Event) -
         log.warning("PORTAL_SMTP_URL is not set: no email will be sent; it stays queued.")
         await stop.wait()
         return
+    # The first look waits an interval too: starting workers have enough to do at once.
     while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
         try:
             await deliver_pending(settings)
         except Exception:
             log.exception("Delivering mail failed; trying again in %.1f s", interval)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
