@@ -23,8 +23,11 @@ from ledger.errors import LedgerError
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys
 from ledger.tables import LedgerCheckpoint
+from portal.accounts.admin_controllers import AdminUsersController
 from portal.accounts.controllers import AccountController
+from portal.accounts.link_controllers import InvitationController, PasswordResetController
 from portal.accounts.sessions import DatabaseStore, session_config
+from portal.accounts.settings_controllers import SettingsController
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -73,6 +76,10 @@ def route_handlers() -> list[object]:
         home,
         LedgerController,
         AccountController,
+        SettingsController,
+        InvitationController,
+        PasswordResetController,
+        AdminUsersController,
         NotificationController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
