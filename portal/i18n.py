@@ -63,6 +63,15 @@ def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
 _ = gettext
 
 
+def template_gettext(message: str) -> str:
+    """For Jinja's newstyle gettext, which does the `%` formatting itself (and escapes)."""
+    return _catalogue(_current.get()).gettext(message)
+
+
+def template_ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalogue(_current.get()).ngettext(singular, plural, n)
+
+
 def negotiate(accept_language: str | None) -> str:
     """The best of our languages for an Accept-Language header; English if none fits.
 

@@ -149,3 +149,34 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
         ),
         other_roles=frozenset(p["role"] for p in participants if p["user"] != viewer.id),
     )
+
+
+async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]:
+    """Everyone on the case who may read `channel`: who to tell of something said there.
+
+    Asks the same `CaseAccess.can_read` as the pages do, for each participant.
+    """
+    participants = await CaseParticipant.select(
+        CaseParticipant.user, CaseParticipant.role
+    ).where(CaseParticipant.case == case_id)
+    by_user: dict[int, set[str]] = {}
+    for p in participants:
+        by_user.setdefault(p["user"], set()).add(p["role"])
+    party_ids = tuple(
+        p["user"] for p in participants if p["role"] in (roles.CLAIMANT, roles.RESPONDENT)
+    )
+    found = []
+    for user_id, held in by_user.items():
+        access = CaseAccess(
+            viewer=Viewer(user_id, "", "", "", "en", True, True),
+            case_id=case_id,
+            state="",
+            roles=frozenset(held),
+            party_ids=party_ids,
+            other_roles=frozenset(
+                p["role"] for p in participants if p["user"] != user_id
+            ),
+        )
+        if access.can_read(channel, party_id):
+            found.append(user_id)
+    return found

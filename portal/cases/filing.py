@@ -23,6 +23,7 @@ from portal.cases.uploads import ReceivedFile
 from portal.database import write_transaction
 from portal.errors import FormInvalid
 from portal.i18n import _
+from portal.notifications.notify import notify
 from portal.web.viewer import Viewer
 
 FIRST_REVIEW = timedelta(days=3)
@@ -229,6 +230,12 @@ async def file_case(
             await evidence.record_files(
                 keyring, ref, case_id, files, claimant, roles.CLAIMANT, "all", None, now
             )
+        link = f"/cases/{ref}"
+        await notify([claimant.id], "case_filed", case_ref=ref, link=link, template="case_filed")
+        if agent_id is not None:
+            await notify(
+                [agent_id], "case_assigned", case_ref=ref, link=link, template="case_assigned"
+            )
     return Filed(ref, case_id, agent_id, respondent_id, is_new)
 
 
@@ -258,7 +265,8 @@ async def add_respondent(
     is_new = user is None
     if user is None:
         rows = await User.insert(
-            User(email=email, name=email.split("@")[0], role=roles.PARTY, created_at=now)
+            User(email=email, name=email.split("@")[0], role=roles.PARTY,
+                 language=by.language, created_at=now)
         ).returning(User.id)
         user_id = rows[0]["id"]
     else:
@@ -280,7 +288,42 @@ async def add_respondent(
         keyring, ref, "participant.added", actor(by.id, by_role),
         {"user": f"user:{user_id}", "role": roles.RESPONDENT},
     )
+    await tell_respondent(ref, user_id, is_new, by)
     return user_id, is_new
+
+
+async def tell_respondent(ref: str, user_id: int, is_new: bool, by: Viewer) -> None:
+    """The other side is told of the case; a new account gets a link to set its password,
+    which then leads to the case."""
+    link = f"/cases/{ref}"
+    if is_new:
+        await invite_new_respondent(user_id, by, ref)
+        return
+    await notify(
+        [user_id], "respondent_invited", case_ref=ref, link=link,
+        template="respondent_invited", claimant_name=by.name,
+    )
+
+
+async def invite_new_respondent(user_id: int, by: Viewer, ref: str) -> None:
+    """Someone without an account is named: one email with the case and a single-use
+    link to choose a password (the same invitation link outsiders get)."""
+    from portal.accounts import invitations
+    from portal.notifications.mail import queue_mail
+    from portal.notifications.notify import absolute_link
+
+    new = await invitations.create_token(user_id, invitations.INVITE, created_by=by.id)
+    row = await User.select(User.email, User.language).where(User.id == user_id).first()
+    assert row is not None
+    await queue_mail(
+        row["email"],
+        row["language"] if row["language"] else by.language,
+        "respondent_new_account",
+        ref=ref,
+        claimant_name=by.name,
+        link=absolute_link(f"/invite/{new.token}"),
+        expires_at=new.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 async def invite_respondent(

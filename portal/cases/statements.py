@@ -16,7 +16,8 @@ from portal.cases.tables import Case, Statement
 from portal.database import write_transaction
 from portal.errors import FormInvalid, NotAllowed
 from portal.i18n import _
-from portal.policy import ALL, PRIVATE_CHANNELS, CaseAccess
+from portal.notifications.notify import notify
+from portal.policy import ALL, PRIVATE_CHANNELS, CaseAccess, readers
 
 MAX_LENGTH = 20_000
 
@@ -86,4 +87,16 @@ async def post_statement(
             )
         )
         await Case.update({Case.updated_at: now}).where(Case.id == access.case_id)
+        others = [u for u in await readers(access.case_id, channel, party_id)
+                  if u != access.viewer.id]
+        await notify(
+            others, "statement_posted", case_ref=ref, link=_room_link(ref, channel, party_id),
+            template="statement_posted", author_name=access.viewer.name,
+        )
     return receipt.case_seq
+
+
+def _room_link(ref: str, channel: str, party_id: int | None) -> str:
+    if channel == ALL:
+        return f"/cases/{ref}"
+    return f"/cases/{ref}?channel={channel}" + (f"&party={party_id}" if party_id else "")

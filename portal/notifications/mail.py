@@ -21,7 +21,7 @@ def _templates() -> Any:
     if _environment is None:
         from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-        from portal.i18n import gettext, ngettext
+        from portal.i18n import template_gettext, template_ngettext
 
         env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR / "email"),
@@ -30,7 +30,9 @@ def _templates() -> Any:
             extensions=["jinja2.ext.i18n"],
             keep_trailing_newline=True,
         )
-        env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            template_gettext, template_ngettext, newstyle=True
+        )
         _environment = env
     return _environment
 

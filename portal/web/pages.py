@@ -24,7 +24,13 @@ from litestar.template.config import TemplateConfig
 
 from portal.accounts import roles
 from portal.errors import PortalError
-from portal.i18n import LANGUAGES, _, current_language, gettext, ngettext
+from portal.i18n import (
+    LANGUAGES,
+    _,
+    current_language,
+    template_gettext,
+    template_ngettext,
+)
 from portal.web.viewer import SecondFactorNeeded
 
 log = logging.getLogger(__name__)
@@ -52,7 +58,9 @@ def role_label(role: str) -> str:
 def _configure(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        template_gettext, template_ngettext, newstyle=True
+    )
     from portal.cases.categories import category_label, state_label
     from portal.web.text import paragraphs
 
