@@ -250,4 +250,21 @@ class CaseController(Controller):
         return Redirect(f"/cases/{ref}", status_code=303)
 
 
+    @post("/{ref:str}/participants")
+    async def assign(self, request: Req, ref: str) -> Response[Any]:
+        viewer = _viewer(request)
+        case, access = await case_access(viewer, ref)
+        if not access.can_manage_participants:
+            raise NotFoundException()
+        form = await request.form()
+        try:
+            await filing.assign(
+                request.app.state.keyring, ref, case["id"], str(form.get("email") or ""),
+                str(form.get("role") or ""), viewer,
+            )
+        except FormInvalid as exc:
+            raise PortalError(" ".join(exc.errors.values())) from exc
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+
 __all__ = ["CaseController", "user_id_of"]

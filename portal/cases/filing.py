@@ -349,3 +349,35 @@ async def invite_respondent(
         return await add_respondent(
             keyring, ref, case_id, address, by, by_role, datetime.now(UTC)
         )
+
+
+ASSIGNABLE = (roles.AGENT, roles.INVESTIGATOR, roles.ASSESSOR, roles.LEGAL)
+"""What a supervisor puts people on a case as; neutrals come by appointment instead."""
+
+
+async def assign(keyring: Keyring, ref: str, case_id: int, email: str, role: str,
+                 by: Viewer) -> int:
+    """A supervisor puts a staff member or a legal user on the case, and tells them."""
+    from portal.accounts.service import normal_email
+
+    address = normal_email(email)
+    if role not in ASSIGNABLE:
+        raise FormInvalid({"role": _("Choose agent, investigator, assessor or legal.")})
+    user = await User.select(User.id, User.role, User.active).where(
+        User.email == address).first()
+    if user is None or not user["active"] or user["role"] != role:
+        raise FormInvalid({"email": _(
+            "There is no active %(role)s with this email address.", role=role)})
+    already = await CaseParticipant.exists().where(
+        (CaseParticipant.case == case_id) & (CaseParticipant.user == user["id"])
+        & (CaseParticipant.role == role))
+    if already:
+        raise FormInvalid({"email": _("This person already has this role on the case.")})
+    now = datetime.now(UTC)
+    async with write_transaction(Case._meta.db):
+        await _add_participant(case_id, user["id"], role, now)
+        await record(keyring, ref, "participant.added", actor(by.id, roles.SUPERVISOR),
+                     {"user": f"user:{user['id']}", "role": role})
+        await notify([user["id"]], "case_assigned", case_ref=ref, link=f"/cases/{ref}",
+                     template="case_assigned")
+    return int(user["id"])

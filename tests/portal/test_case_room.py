@@ -160,3 +160,21 @@ async def test_each_timeline_item_links_to_its_ledger_receipt(people, browser):
         (LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == 0)).first()
     assert bytes(entry["leaf_hash"]).hex() in receipt.text
     assert (await alice.get(f"/cases/{ref}/ledger/999")).status_code == 404
+
+
+async def test_a_supervisor_assigns_an_investigator_who_then_sees_the_case(people, browser):
+    _alice, ref = await open_case(people, browser)
+    ivy = await browser(people["ivy"])
+    assert (await ivy.get(f"/cases/{ref}")).status_code == 404
+    sue = await browser(people["sue"])
+    response = await sue.post(f"/cases/{ref}/participants",
+                              {"email": "ivy@example.com", "role": "investigator"})
+    assert response.status_code == 303
+    assert (await ivy.get(f"/cases/{ref}")).status_code == 200
+    wrong = await sue.post(f"/cases/{ref}/participants",
+                           {"email": "bob@example.com", "role": "investigator"})
+    assert wrong.status_code == 400 and "no active investigator" in wrong.text
+    ada = await browser(people["ada"])  # only supervisors assign
+    refused = await ada.post(f"/cases/{ref}/participants",
+                             {"email": "sam@example.com", "role": "assessor"})
+    assert refused.status_code == 404
