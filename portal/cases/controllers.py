@@ -19,7 +19,8 @@ from portal.cases.categories import CATEGORIES, category_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import Case, CaseParticipant
 from portal.cases.uploads import receive_form
-from portal.errors import FormInvalid, PortalError
+from portal.errors import FormInvalid, NotAllowed, PortalError
+from portal.i18n import _
 from portal.policy import CAUCUS, CHANNELS, CaseAccess, Channel, case_access
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, csrf_checker, viewer_of
@@ -238,7 +239,7 @@ class CaseController(Controller):
         viewer = _viewer(request)
         case, access = await case_access(viewer, ref)
         if not access.can_invite_respondent:
-            raise PortalError("You cannot add a respondent to this case.")
+            raise NotAllowed(_("You cannot add a respondent to this case."))
         form = await request.form()
         try:
             await filing.invite_respondent(
