@@ -1,0 +1,355 @@
+"""Browser tests: the real portal over HTTP, driven by Debian's Chromium with Playwright.
+
+One server per database kind for the whole run: `portal migrate`, `portal demo --json`,
+then `portal serve --workers 2` on a free port, on SQLite and, when a server answers,
+on PostgreSQL (in a database of its own, dropped after). Every browser test runs on
+each. The tests share the demo, so each one makes its own statements, files and
+accounts, and never depends on another having run.
+
+Playwright or Chromium missing is a skip with the reason; with PORTAL_REQUIRE_BROWSER=1
+(as CI sets it) it is a failure.
+
+Every page is watched: a console error (a Content-Security-Policy violation is one) or
+an uncaught exception fails the test that was running. Each test leaves a screenshot of
+its pages, as they were at its end, in tests/browser/screenshots/ (or in
+PORTAL_BROWSER_SCREENSHOTS); the run's summary says where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.browser.demo_site import (
+    PLAYWRIGHT_MISSING,
+    Account,
+    DemoSite,
+    async_playwright,
+    expect,
+)
+from tests.support import ROOT, portal_env, run_portal
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, WebError
+
+HERE = Path(__file__).parent
+# Debian's Chromium; PORTAL_TEST_CHROMIUM names another build (or, in the suite's own
+# test, a missing one).
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+# The project's flags for Chromium: no sandbox (containers), and nothing that reaches
+# for the network on its own (there is none) or writes outside its fresh profile.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PG_ADMIN_URL = os.environ.get(
+    "PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+SCREENSHOTS = Path(os.environ.get("PORTAL_BROWSER_SCREENSHOTS") or HERE / "screenshots")
+SERVER_START_DEADLINE = 90.0  # a liveness bound for `portal serve`, never a measurement
+
+if expect is not None:
+    # htmx polls every 3 to 5 s: give a poll, and a busy machine, room.
+    expect.set_options(timeout=20_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests share the session's event loop, in which Playwright and Chromium live,
+    and start servers, which makes them slow."""
+    session_loop = pytest.mark.asyncio(loop_scope="session")
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)
+            if pytest_asyncio.is_async_test(item):
+                item.add_marker(session_loop, append=False)
+
+
+# --- The server --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _postgres(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    # In a thread of its own: a test's event loop may be running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(run())).result()
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    try:
+        _postgres("SELECT 1")
+    except Exception as exc:
+        reason = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({type(exc).__name__}: {exc})"
+        if os.environ.get("PORTAL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PORTAL_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    name = f"portal_browser_{uuid.uuid4().hex[:12]}"
+    _postgres(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _serving(env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
+    """`portal serve --workers 2` until the block ends; its output goes to `log_path`."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_healthy(process, f"http://127.0.0.1:{port}/healthz", log_path)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    end = time.monotonic() + SERVER_START_DEADLINE
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"portal serve exited with {process.returncode}:\n{log_path.read_text()}"
+            )
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"portal serve never answered {url}:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def site(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    browser_installed: None,
+) -> Iterator[DemoSite]:
+    """The demo portal, served by two workers on the database kind of the parameter.
+    Only browsers visit it: without one, no server is started."""
+    tmp = tmp_path_factory.mktemp(f"browser-{request.param}")
+    with ExitStack() as cleanup:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp / 'portal.sqlite3'}"
+        else:
+            url = cleanup.enter_context(_postgres_database())
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        # Links the CLI prints (set-password links) must point at this server.
+        env = portal_env(url, tmp, PORTAL_BASE_URL=base_url)
+        run_portal("migrate", env=env)
+        demo = json.loads(run_portal("demo", "--json", env=env).stdout)
+        log_path = tmp / "serve.log"
+        cleanup.enter_context(_serving(env, port, log_path))
+        yield DemoSite(
+            kind=request.param,
+            base_url=base_url,
+            env=env,
+            accounts={
+                a["email"].split("@")[0]: Account(
+                    a["email"], a["password"], a["role"], a["totp_secret"]
+                )
+                for a in demo["accounts"]
+            },
+            cases=demo["cases"],
+            log_path=log_path,
+        )
+
+
+# --- The browser ---------------------------------------------------------------------
+
+
+def _browser_unavailable(reason: str) -> None:
+    if os.environ.get("PORTAL_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"PORTAL_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser_installed() -> None:
+    """Playwright and Chromium are here, or the browser tests skip (or fail) saying why."""
+    if PLAYWRIGHT_MISSING:
+        _browser_unavailable(PLAYWRIGHT_MISSING)
+    if not os.access(CHROMIUM, os.X_OK):
+        _browser_unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium(browser_installed: None) -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, for the whole run; each test gets fresh contexts."""
+    async with async_playwright() as playwright:
+        try:
+            # Playwright gives the browser a fresh temporary profile (--user-data-dir).
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception as exc:
+            _browser_unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class BrowserProblems:
+    """Console errors and uncaught exceptions of the pages a test opened."""
+
+    entries: list[str] = field(default_factory=list)
+    reported: int = 0
+
+    def take(self) -> list[str]:
+        """The problems so far, which the test expected: they no longer fail it."""
+        taken, self.entries = self.entries, []
+        self.reported = 0
+        return taken
+
+    def unreported(self) -> list[str]:
+        fresh = self.entries[self.reported :]
+        self.reported = len(self.entries)
+        return fresh
+
+
+PROBLEMS = pytest.StashKey[BrowserProblems]()
+SHOTS = pytest.StashKey[list[Path]]()
+
+
+@pytest.fixture
+def browser_problems(request: pytest.FixtureRequest) -> BrowserProblems:
+    return request.node.stash.setdefault(PROBLEMS, BrowserProblems())
+
+
+def _missing_favicon(url: str, text: str) -> bool:
+    """The browser asks for /favicon.ico by itself, and the portal has none (yet). Only
+    that exact miss is let through: a 404 for anything a page asks for still fails."""
+    return urlsplit(url).path == "/favicon.ico" and "status of 404" in text
+
+
+def _watch(context: BrowserContext, problems: BrowserProblems) -> None:
+    def on_console(message: ConsoleMessage) -> None:
+        where = message.location.get("url") or (message.page.url if message.page else "?")
+        if message.type == "error" and not _missing_favicon(where, message.text):
+            problems.entries.append(f"console error at {where}: {message.text}")
+
+    def on_error(error: WebError) -> None:
+        page = error.page.url if error.page else "?"
+        problems.entries.append(f"uncaught exception at {page}: {error.error}")
+
+    context.on("console", on_console)
+    context.on("weberror", on_error)
+
+
+async def _screenshots(pages: list[Page], request: pytest.FixtureRequest) -> None:
+    """One picture of each page as the test left it, named after the test."""
+    name = re.sub(r"[^\w.\[\]-]+", "_", request.node.nodeid.split("/")[-1].replace("::", "__"))
+    shots = request.config.stash.setdefault(SHOTS, [])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for n, page in enumerate(pages, start=1):
+        path = SCREENSHOTS / (f"{name}.png" if n == 1 else f"{name}-{n}.png")
+        if not page.is_closed():
+            await page.screenshot(path=path, full_page=True)
+            shots.append(path)
+            print(f"screenshot: {path}")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def new_page(
+    chromium: Browser,
+    site: DemoSite,
+    browser_problems: BrowserProblems,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Callable[[], Awaitable[Page]]]:
+    """`await new_page()`: a page in a browser context of its own (its own cookies, so
+    its own person), at the site's address, watched for errors."""
+    contexts = []
+    pages: list[Page] = []
+
+    async def open_page() -> Page:
+        context = await chromium.new_context(base_url=site.base_url, locale="en-US")
+        _watch(context, browser_problems)
+        contexts.append(context)
+        page = await context.new_page()
+        pages.append(page)
+        return page
+
+    yield open_page
+    try:
+        await _screenshots(pages, request)
+    finally:
+        for context in contexts:
+            await context.close()
+    # Shown with the captured output of a failing test.
+    print(f"server log: {site.log_path}")
+    if late := browser_problems.unreported():
+        pytest.fail("The browser reported, as the test ended:\n  " + "\n  ".join(late))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(new_page: Callable[[], Awaitable[Page]]) -> Page:
+    """The test's first page."""
+    return await new_page()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Fail a browser test whose pages logged an error, though its assertions passed."""
+    result = yield
+    problems = item.stash.get(PROBLEMS, None)
+    if problems and (fresh := problems.unreported()):
+        raise AssertionError(
+            "The browser reported errors (a CSP violation shows as one):\n  " + "\n  ".join(fresh)
+        )
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if shots := config.stash.get(SHOTS, None):
+        terminalreporter.write_line(f"browser tests: {len(shots)} screenshots in {SCREENSHOTS}")
