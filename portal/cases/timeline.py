@@ -108,6 +108,10 @@ def describe(event: Event, names: dict[str, str]) -> str:
     if event.type == "evidence.added":
         count = len(body.get("files", []))
         return ngettext("added %(num)s file", "added %(num)s files", count)
+    if event.type == "case.transitioned":
+        from portal.cases.categories import state_label
+
+        return _("moved the case to %(state)s", state=state_label(str(body.get("to"))))
     if event.type == "evidence.downloaded":
         return _("downloaded %(name)s", name=str(body.get("name", "")))
     return event.type

@@ -32,7 +32,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -267,16 +266,10 @@ def browser_problems(request: pytest.FixtureRequest) -> BrowserProblems:
     return request.node.stash.setdefault(PROBLEMS, BrowserProblems())
 
 
-def _missing_favicon(url: str, text: str) -> bool:
-    """The browser asks for /favicon.ico by itself, and the portal has none (yet). Only
-    that exact miss is let through: a 404 for anything a page asks for still fails."""
-    return urlsplit(url).path == "/favicon.ico" and "status of 404" in text
-
-
 def _watch(context: BrowserContext, problems: BrowserProblems) -> None:
     def on_console(message: ConsoleMessage) -> None:
         where = message.location.get("url") or (message.page.url if message.page else "?")
-        if message.type == "error" and not _missing_favicon(where, message.text):
+        if message.type == "error":
             problems.entries.append(f"console error at {where}: {message.text}")
 
     def on_error(error: WebError) -> None:
