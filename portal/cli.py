@@ -376,7 +376,7 @@ def demo(as_json: bool, if_empty: bool) -> None:
     if as_json:
         click.echo(json.dumps(made, ensure_ascii=False))
         return
-    click.echo("Demo accounts (also in %s):" % record)
+    click.echo(f"Demo accounts (also in {record}):")
     for account in made["accounts"]:
         line = f"  {account['role']:<13} {account['email']:<22} password {account['password']}"
         if account["totp_secret"]:

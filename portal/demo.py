@@ -22,7 +22,7 @@ from portal.accounts import roles
 from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.service import create_user
 from portal.accounts.tables import User
-from portal.cases import evidence, filing
+from portal.cases import filing
 from portal.cases.events import SYSTEM, actor, record
 from portal.cases.statements import post_statement
 from portal.cases.tables import Case, CaseParticipant
@@ -62,8 +62,11 @@ def png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
     """A small valid PNG, so the demo's evidence previews as an image."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
         )
 
     row = b"\x00" + bytes(colour) * width
@@ -84,8 +87,7 @@ def pdf(text: str) -> bytes:
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content
-        + b"\nendstream",
+        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
@@ -106,10 +108,12 @@ def orders_csv() -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["time_utc", "order_id", "pair", "side", "price", "qty", "status"])
-    writer.writerow(["2026-10-03T14:02:11Z", "ORD-88121", "BTC-USDT", "sell", "61250.5", "0.4",
-                     "liquidated"])
-    writer.writerow(["2026-10-03T14:02:12Z", "ORD-88122", "BTC-USDT", "sell", "60980.0", "0.1",
-                     "liquidated"])
+    writer.writerow(
+        ["2026-10-03T14:02:11Z", "ORD-88121", "BTC-USDT", "sell", "61250.5", "0.4", "liquidated"]
+    )
+    writer.writerow(
+        ["2026-10-03T14:02:12Z", "ORD-88122", "BTC-USDT", "sell", "60980.0", "0.1", "liquidated"]
+    )
     return buffer.getvalue().encode()
 
 
@@ -149,34 +153,65 @@ async def _join(keyring: Keyring, ref: str, account: DemoAccount, role: str) -> 
     case = await Case.select(Case.id).where(Case.ref == ref).first()
     async with write_transaction(Case._meta.db):
         await CaseParticipant.insert(
-            CaseParticipant(case=case["id"], user=account.viewer.id, role=role,
-                            added_at=datetime.now(UTC))
+            CaseParticipant(
+                case=case["id"], user=account.viewer.id, role=role, added_at=datetime.now(UTC)
+            )
         )
-        await record(keyring, ref, "participant.added", SYSTEM,
-                     {"user": account.viewer.actor_id, "role": role})
+        await record(
+            keyring,
+            ref,
+            "participant.added",
+            SYSTEM,
+            {"user": account.viewer.actor_id, "role": role},
+        )
 
 
-async def _move(keyring: Keyring, ref: str, by: DemoAccount, role: str, to: str, reason: str,
-                next_step_by: str, days: int) -> None:
+async def _move(
+    keyring: Keyring,
+    ref: str,
+    by: DemoAccount,
+    role: str,
+    to: str,
+    reason: str,
+    next_step_by: str,
+    days: int,
+) -> None:
     """Put a demo case in a later state, with the transition in its ledger."""
     case = await Case.select(Case.id, Case.state).where(Case.ref == ref).first()
     now = datetime.now(UTC)
     async with write_transaction(Case._meta.db):
-        await record(keyring, ref, "case.transitioned", actor(by.viewer.id, role),
-                     {"from": case["state"], "to": to, "reason": reason})
-        await Case.update({Case.state: to, Case.next_step_by: next_step_by,
-                           Case.deadline_at: now + timedelta(days=days), Case.updated_at: now}
-                          ).where(Case.id == case["id"])
+        await record(
+            keyring,
+            ref,
+            "case.transitioned",
+            actor(by.viewer.id, role),
+            {"from": case["state"], "to": to, "reason": reason},
+        )
+        await Case.update(
+            {
+                Case.state: to,
+                Case.next_step_by: next_step_by,
+                Case.deadline_at: now + timedelta(days=days),
+                Case.updated_at: now,
+            }
+        ).where(Case.id == case["id"])
 
 
-async def _say(keyring: Keyring, ref: str, who: DemoAccount, text: str, channel: str = "all",
-               party: int | None = None) -> None:
+async def _say(
+    keyring: Keyring,
+    ref: str,
+    who: DemoAccount,
+    text: str,
+    channel: str = "all",
+    party: int | None = None,
+) -> None:
     _case, access = await case_access(who.viewer, ref)
     await post_statement(keyring, ref, access, channel, party, text)
 
 
-async def _file(keyring: Keyring, who: DemoAccount, form: dict[str, str],
-                files: list[ReceivedFile]) -> str:
+async def _file(
+    keyring: Keyring, who: DemoAccount, form: dict[str, str], files: list[ReceivedFile]
+) -> str:
     checked = filing.check_filing(form)
     return (await filing.file_case(keyring, who.viewer, checked, files)).ref
 
@@ -192,45 +227,83 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
     today = date.today()
 
     # 1. A liquidation under investigation (English), with platform records.
-    liquidation = await _file(keyring, a, {
-        "category": "liquidation",
-        "contested_resolution": "Support replied that the liquidation followed the mark price "
-        "and closed my ticket without looking at the order book.",
-        "what_happened": "On 3 October my BTC-USDT long was liquidated during a spike that "
-        "lasted two seconds. The index price never reached my liquidation price.\n\n"
-        "I had added margin one minute before.",
-        "happened_on": (today - timedelta(days=40)).isoformat(),
-        "transaction_ids": "ORD-88121, ORD-88122",
-        "amount": "2480.75",
-        "asset": "USDT",
-        "remedy_wanted": "Refund the loss from the liquidation and the liquidation fee.",
-    }, [store_demo_file(settings, "position-chart.png", png(64, 40, (31, 95, 191))),
-        store_demo_file(settings, "orders.csv", orders_csv())])
+    liquidation = await _file(
+        keyring,
+        a,
+        {
+            "category": "liquidation",
+            "contested_resolution": "Support replied that the liquidation followed the mark price "
+            "and closed my ticket without looking at the order book.",
+            "what_happened": "On 3 October my BTC-USDT long was liquidated during a spike that "
+            "lasted two seconds. The index price never reached my liquidation price.\n\n"
+            "I had added margin one minute before.",
+            "happened_on": (today - timedelta(days=40)).isoformat(),
+            "transaction_ids": "ORD-88121, ORD-88122",
+            "amount": "2480.75",
+            "asset": "USDT",
+            "remedy_wanted": "Refund the loss from the liquidation and the liquidation fee.",
+        },
+        [
+            store_demo_file(settings, "position-chart.png", png(64, 40, (31, 95, 191))),
+            store_demo_file(settings, "orders.csv", orders_csv()),
+        ],
+    )
     await _join(keyring, liquidation, people["ivy"], roles.INVESTIGATOR)
     await _join(keyring, liquidation, people["lee"], roles.LEGAL)
-    await _move(keyring, liquidation, people["ada"], roles.AGENT, "triage",
-                "Taken into first review.", roles.AGENT, 2)
-    await _move(keyring, liquidation, people["ada"], roles.AGENT, "investigation",
-                "In scope: a liquidation during a price spike.", roles.INVESTIGATOR, 7)
-    await _say(keyring, liquidation, a, "I attach the chart and my order history. "
-               "See also https://example.com/status/2026-10-03 for the incident notice.")
-    await _say(keyring, liquidation, people["ivy"], "Pulled the liquidation engine log; "
-               "the mark price feed lagged 1.8 s at 14:02:10. Checking the insurance fund.",
-               channel="staff")
+    await _move(
+        keyring,
+        liquidation,
+        people["ada"],
+        roles.AGENT,
+        "triage",
+        "Taken into first review.",
+        roles.AGENT,
+        2,
+    )
+    await _move(
+        keyring,
+        liquidation,
+        people["ada"],
+        roles.AGENT,
+        "investigation",
+        "In scope: a liquidation during a price spike.",
+        roles.INVESTIGATOR,
+        7,
+    )
+    await _say(
+        keyring,
+        liquidation,
+        a,
+        "I attach the chart and my order history. "
+        "See also https://example.com/status/2026-10-03 for the incident notice.",
+    )
+    await _say(
+        keyring,
+        liquidation,
+        people["ivy"],
+        "Pulled the liquidation engine log; "
+        "the mark price feed lagged 1.8 s at 14:02:10. Checking the insurance fund.",
+        channel="staff",
+    )
 
     # 2. A peer-to-peer dispute in Chinese, in mediation, with caucus messages.
-    p2p = await _file(keyring, b, {
-        "category": "deposit_withdrawal",
-        "contested_resolution": "客服认为对方已放币，订单已完成，不予处理。",
-        "what_happened": "我在C2C市场向对方付款 7,000 元人民币购买 USDT，对方确认收款后"
-        "平台显示已放币，但我的资金账户没有到账。\n\n我已提供银行转账凭证。",
-        "happened_on": (today - timedelta(days=20)).isoformat(),
-        "transaction_ids": "C2C-2026-55120",
-        "amount": "1000",
-        "asset": "USDT",
-        "remedy_wanted": "请平台核实放币记录，并将 1000 USDT 划转到我的账户。",
-        "respondent_email": a.email,
-    }, [store_demo_file(settings, "转账凭证.pdf", pdf("Bank transfer receipt CNY 7000"))])
+    p2p = await _file(
+        keyring,
+        b,
+        {
+            "category": "deposit_withdrawal",
+            "contested_resolution": "客服认为对方已放币，订单已完成，不予处理。",
+            "what_happened": "我在C2C市场向对方付款 7,000 元人民币购买 USDT，对方确认收款后"
+            "平台显示已放币，但我的资金账户没有到账。\n\n我已提供银行转账凭证。",
+            "happened_on": (today - timedelta(days=20)).isoformat(),
+            "transaction_ids": "C2C-2026-55120",
+            "amount": "1000",
+            "asset": "USDT",
+            "remedy_wanted": "请平台核实放币记录，并将 1000 USDT 划转到我的账户。",
+            "respondent_email": a.email,
+        },
+        [store_demo_file(settings, "转账凭证.pdf", pdf("Bank transfer receipt CNY 7000"))],
+    )
     await _join(keyring, p2p, people["mona"], roles.MEDIATOR)
     for to, by, why, owner in (
         ("triage", people["ada"], "进入初审。", roles.AGENT),
@@ -239,81 +312,127 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         ("proposed", people["sam"], "建议：双方各承担一半。", roles.CLAIMANT),
         ("mediation", people["sue"], "申请人请求调解。", roles.MEDIATOR),
     ):
-        await _move(keyring, p2p, by, by.role if by.role != "party" else roles.CLAIMANT, to, why,
-                    owner, 10)
+        await _move(
+            keyring, p2p, by, by.role if by.role != "party" else roles.CLAIMANT, to, why, owner, 10
+        )
     await _say(keyring, p2p, b, "我希望尽快解决，已经等了三周。")
     await _say(keyring, p2p, people["mona"], "各位好，我是本案调解员。我会先分别与双方沟通。")
     await _say(keyring, p2p, people["mona"], "王先生，您能接受部分补偿吗？", "caucus", b.viewer.id)
     await _say(keyring, p2p, b, "如果能在本周内到账，我可以接受 800 USDT。", "caucus", b.viewer.id)
-    await _say(keyring, p2p, people["mona"], "Alice, would you agree to return part of the "
-               "amount?", "caucus", a.viewer.id)
+    await _say(
+        keyring,
+        p2p,
+        people["mona"],
+        "Alice, would you agree to return part of the amount?",
+        "caucus",
+        a.viewer.id,
+    )
 
     # 3. A frozen account, just filed (Chinese).
-    await _file(keyring, a, {
-        "category": "account_security",
-        "contested_resolution": "平台以安全风控为由冻结账户，未说明原因。",
-        "what_happened": "我更换手机后登录，账户被冻结，提交的身份验证材料两次被拒。",
-        "happened_on": (today - timedelta(days=5)).isoformat(),
-        "transaction_ids": "",
-        "amount": "",
-        "asset": "",
-        "remedy_wanted": "解冻账户，或说明需要补充哪些材料。",
-    }, [])
+    await _file(
+        keyring,
+        a,
+        {
+            "category": "account_security",
+            "contested_resolution": "平台以安全风控为由冻结账户，未说明原因。",
+            "what_happened": "我更换手机后登录，账户被冻结，提交的身份验证材料两次被拒。",
+            "happened_on": (today - timedelta(days=5)).isoformat(),
+            "transaction_ids": "",
+            "amount": "",
+            "asset": "",
+            "remedy_wanted": "解冻账户，或说明需要补充哪些材料。",
+        },
+        [],
+    )
 
     # 4. A fee dispute with a proposal waiting for the claimant (English).
-    fees = await _file(keyring, b, {
-        "category": "fees_service",
-        "contested_resolution": "The platform says the withdrawal fee was shown before I "
-        "confirmed.",
-        "what_happened": "I was charged a 25 USDT withdrawal fee; the fee table said 1 USDT.",
-        "happened_on": (today - timedelta(days=12)).isoformat(),
-        "transaction_ids": "WD-771203",
-        "amount": "24",
-        "asset": "USDT",
-        "remedy_wanted": "Refund the difference.",
-    }, [store_demo_file(settings, "fee-screen.png", png(48, 32, (180, 35, 24)))])
+    fees = await _file(
+        keyring,
+        b,
+        {
+            "category": "fees_service",
+            "contested_resolution": "The platform says the withdrawal fee was shown before I "
+            "confirmed.",
+            "what_happened": "I was charged a 25 USDT withdrawal fee; the fee table said 1 USDT.",
+            "happened_on": (today - timedelta(days=12)).isoformat(),
+            "transaction_ids": "WD-771203",
+            "amount": "24",
+            "asset": "USDT",
+            "remedy_wanted": "Refund the difference.",
+        },
+        [store_demo_file(settings, "fee-screen.png", png(48, 32, (180, 35, 24)))],
+    )
     await _join(keyring, fees, people["sam"], roles.ASSESSOR)
     await _join(keyring, fees, people["lee"], roles.LEGAL)
     for to, by, role, why, owner in (
         ("triage", people["ada"], roles.AGENT, "First review.", roles.AGENT),
         ("investigation", people["ada"], roles.AGENT, "In scope.", roles.INVESTIGATOR),
         ("assessment", people["sue"], roles.SUPERVISOR, "Records attached.", roles.ASSESSOR),
-        ("proposed", people["sam"], roles.ASSESSOR, "The fee table was out of date: refund "
-         "24 USDT.", roles.CLAIMANT),
+        (
+            "proposed",
+            people["sam"],
+            roles.ASSESSOR,
+            "The fee table was out of date: refund 24 USDT.",
+            roles.CLAIMANT,
+        ),
     ):
         await _move(keyring, fees, by, role, to, why, owner, 7)
     await _say(keyring, fees, people["sam"], "Proposal: refund 24 USDT within 3 working days.")
 
     # 5. A disputed KYC restriction in arbitration, with the tribunal's private notes.
-    kyc = await _file(keyring, a, {
-        "category": "kyc_aml",
-        "contested_resolution": "My account was restricted after a KYC review; mediation "
-        "failed.",
-        "what_happened": "Withdrawals have been blocked for 60 days although all documents "
-        "were accepted.",
-        "happened_on": (today - timedelta(days=70)).isoformat(),
-        "transaction_ids": "",
-        "amount": "15000",
-        "asset": "USDT",
-        "remedy_wanted": "Lift the restriction and compensate the lost trading opportunity.",
-    }, [])
+    kyc = await _file(
+        keyring,
+        a,
+        {
+            "category": "kyc_aml",
+            "contested_resolution": "My account was restricted after a KYC review; mediation "
+            "failed.",
+            "what_happened": "Withdrawals have been blocked for 60 days although all documents "
+            "were accepted.",
+            "happened_on": (today - timedelta(days=70)).isoformat(),
+            "transaction_ids": "",
+            "amount": "15000",
+            "asset": "USDT",
+            "remedy_wanted": "Lift the restriction and compensate the lost trading opportunity.",
+        },
+        [],
+    )
     await _join(keyring, kyc, people["ari"], roles.ARBITRATOR)
-    await _move(keyring, kyc, people["sue"], roles.SUPERVISOR, "arbitration",
-                "Referred to arbitration at the claimant's request.", roles.ARBITRATOR, 30)
-    await _say(keyring, kyc, people["ari"], "Timetable to follow; first I need the KYC "
-               "review notes.", "tribunal")
+    await _move(
+        keyring,
+        kyc,
+        people["sue"],
+        roles.SUPERVISOR,
+        "arbitration",
+        "Referred to arbitration at the claimant's request.",
+        roles.ARBITRATOR,
+        30,
+    )
+    await _say(
+        keyring,
+        kyc,
+        people["ari"],
+        "Timetable to follow; first I need the KYC review notes.",
+        "tribunal",
+    )
 
     cases = []
     for row in await Case.select(Case.id, Case.ref, Case.state).order_by(Case.id):
-        emails = await CaseParticipant.select(CaseParticipant.user.email).where(
-            CaseParticipant.case == row["id"]
-        ).order_by(CaseParticipant.id)
-        cases.append({"ref": row["ref"], "state": row["state"],
-                      "participants": sorted({e["user.email"] for e in emails})})
+        emails = (
+            await CaseParticipant.select(CaseParticipant.user.email)
+            .where(CaseParticipant.case == row["id"])
+            .order_by(CaseParticipant.id)
+        )
+        cases.append(
+            {
+                "ref": row["ref"],
+                "state": row["state"],
+                "participants": sorted({e["user.email"] for e in emails}),
+            }
+        )
     return {
         "accounts": [
-            {"email": p.email, "password": p.password, "role": p.role,
-             "totp_secret": p.totp_secret}
+            {"email": p.email, "password": p.password, "role": p.role, "totp_secret": p.totp_secret}
             for p in people.values()
         ],
         "cases": cases,

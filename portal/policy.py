@@ -131,9 +131,9 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
     case = await Case.select().where(Case.ref == ref).first()
     if case is None or not viewer.cleared_for_cases:
         raise NotFoundException()
-    participants = await CaseParticipant.select(
-        CaseParticipant.user, CaseParticipant.role
-    ).where(CaseParticipant.case == case["id"])
+    participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
+        CaseParticipant.case == case["id"]
+    )
     mine = {p["role"] for p in participants if p["user"] == viewer.id}
     if viewer.role == roles.SUPERVISOR:
         mine.add(roles.SUPERVISOR)
@@ -156,9 +156,9 @@ async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]
 
     Asks the same `CaseAccess.can_read` as the pages do, for each participant.
     """
-    participants = await CaseParticipant.select(
-        CaseParticipant.user, CaseParticipant.role
-    ).where(CaseParticipant.case == case_id)
+    participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
+        CaseParticipant.case == case_id
+    )
     by_user: dict[int, set[str]] = {}
     for p in participants:
         by_user.setdefault(p["user"], set()).add(p["role"])
@@ -173,9 +173,7 @@ async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]
             state="",
             roles=frozenset(held),
             party_ids=party_ids,
-            other_roles=frozenset(
-                p["role"] for p in participants if p["user"] != user_id
-            ),
+            other_roles=frozenset(p["role"] for p in participants if p["user"] != user_id),
         )
         if access.can_read(channel, party_id):
             found.append(user_id)

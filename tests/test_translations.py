@@ -22,10 +22,27 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 def extracted(tmp_path: Path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "--no-location", "-o", str(pot),
-         "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "gettext",
+            "-k",
+            "ngettext:1,2",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as handle:
         return read_po(handle)
@@ -39,20 +56,21 @@ def test_every_message_has_a_chinese_translation(tmp_path):
         if not message.id:
             continue
         translated = catalogue.get(message.id)
-        if translated is None or not all(translated.string if isinstance(
-                translated.string, tuple) else [translated.string]):
+        if translated is None or not all(
+            translated.string if isinstance(translated.string, tuple) else [translated.string]
+        ):
             missing.append(message.id)
             continue
         if translated.fuzzy:
             fuzzy.append(message.id)
         source = message.id if isinstance(message.id, tuple) else (message.id,)
-        target = translated.string if isinstance(translated.string, tuple) else (
-            translated.string,)
+        target = translated.string if isinstance(translated.string, tuple) else (translated.string,)
         wanted = set().union(*(PLACEHOLDER.findall(s) for s in source))
         for text in target:
             if set(PLACEHOLDER.findall(text)) != wanted:
                 wrong.append((message.id, text))
-    assert not missing, f"{len(missing)} messages lack a translation (run `make translations`):" \
-        f" {missing[:10]}"
+    assert not missing, (
+        f"{len(missing)} messages lack a translation (run `make translations`): {missing[:10]}"
+    )
     assert not fuzzy, f"fuzzy translations: {fuzzy[:10]}"
     assert not wrong, f"placeholders differ: {wrong[:10]}"

@@ -88,8 +88,12 @@ class AccountController(Controller):
         if result.needs_code:
             await start_session(
                 request,
-                {"uid": result.user_id, "epoch": result.epoch, "pending_second_factor": True,
-                 "next": next_page},
+                {
+                    "uid": result.user_id,
+                    "epoch": result.epoch,
+                    "pending_second_factor": True,
+                    "next": next_page,
+                },
             )
             return Redirect("/login/code", status_code=303)
         await start_session(request, {"uid": result.user_id, "epoch": result.epoch})
@@ -109,7 +113,9 @@ class AccountController(Controller):
         form = await _form(request)
         secret_key = request.app.state.settings.secret_key
         try:
-            await service.check_code(session["uid"], form.get("code", ""), secret_key, _address(request))
+            await service.check_code(
+                session["uid"], form.get("code", ""), secret_key, _address(request)
+            )
         except FormInvalid as exc:
             return page("accounts/login_code.html", status_code=400, errors=exc.errors)
         except PortalError as exc:
@@ -136,8 +142,14 @@ class AccountController(Controller):
                 from portal.accounts.tables import User
 
                 await User.update({User.language: choice}).where(User.id == viewer.id)
-            response.set_cookie("portal_lang", choice, max_age=365 * 86400, samesite="lax",
-                                httponly=True, secure=request.app.state.settings.secure_cookies)
+            response.set_cookie(
+                "portal_lang",
+                choice,
+                max_age=365 * 86400,
+                samesite="lax",
+                httponly=True,
+                secure=request.app.state.settings.secure_cookies,
+            )
         return response
 
     @get("/account/second-factor", guards=[login_required])
@@ -165,7 +177,9 @@ class AccountController(Controller):
         form = await _form(request)
         settings = request.app.state.settings
         try:
-            await service.enrol_second_factor(viewer.id, secret, form.get("code", ""), settings.secret_key)
+            await service.enrol_second_factor(
+                viewer.id, secret, form.get("code", ""), settings.secret_key
+            )
         except FormInvalid as exc:
             uri = second_factor.provisioning_uri(secret, viewer.email)
             return page(

@@ -42,7 +42,9 @@ def qr_svg(uri: str) -> str:
     return segno.make(uri, error="m").svg_inline(scale=5, border=2)
 
 
-def matching_step(secret: str, code: str, after_step: int, now: datetime | None = None) -> int | None:
+def matching_step(
+    secret: str, code: str, after_step: int, now: datetime | None = None
+) -> int | None:
     """The time step `code` belongs to (allowing one step of clock drift), or None.
 
     A step at or before `after_step` (the last one used) is refused, so a code

@@ -110,9 +110,7 @@ class LoggedIn:
 def _locked_message(lock: throttle.Lock) -> str:
     at = lock.until.strftime("%H:%M UTC")
     if lock.by_address:
-        return _(
-            "Too many failed logins from your network. Try again after %(time)s.", time=at
-        )
+        return _("Too many failed logins from your network. Try again after %(time)s.", time=at)
     return _(
         "Too many failed logins for this account. Try again after %(time)s, "
         "or reset your password.",
@@ -133,7 +131,9 @@ async def authenticate(email: str, password: str, address: str) -> LoggedIn:
         await throttle.record_failure(account, address)
         raise PortalError(_("The email address or password is not right."))
     if not row["active"]:
-        raise PortalError(_("This account has been deactivated. Ask a supervisor to reactivate it."))
+        raise PortalError(
+            _("This account has been deactivated. Ask a supervisor to reactivate it.")
+        )
     await throttle.forget_failures(account)
     if needs_rehash(row["password_hash"]):
         await User.update({User.password_hash: await hash_password(password)}).where(
@@ -155,11 +155,19 @@ async def check_code(user_id: int, code: str, secret_key: str, address: str) -> 
     step = matching_step(secret, code, row["totp_last_step"]) if secret else None
     if step is None:
         await throttle.record_failure(row["email"], address)
-        raise FormInvalid({"code": _("That code is not right, or was already used. Enter the current 6-digit code.")})
+        raise FormInvalid(
+            {
+                "code": _(
+                    "That code is not right, or was already used. Enter the current 6-digit code."
+                )
+            }
+        )
     # Only one request can move the step forward: a code raced twice works once.
-    updated = await User.update({User.totp_last_step: step}).where(
-        (User.id == user_id) & (User.totp_last_step < step)
-    ).returning(User.id)
+    updated = (
+        await User.update({User.totp_last_step: step})
+        .where((User.id == user_id) & (User.totp_last_step < step))
+        .returning(User.id)
+    )
     if not updated:
         raise FormInvalid({"code": _("That code was already used. Wait for the next one.")})
 
@@ -168,7 +176,14 @@ async def enrol_second_factor(user_id: int, secret: str, code: str, secret_key: 
     """Turn the second factor on once the user proves their app shows the right code."""
     step = matching_step(secret, code, 0)
     if step is None:
-        raise FormInvalid({"code": _("That code does not match. Scan the code again and enter the 6 digits your app shows.")})
+        raise FormInvalid(
+            {
+                "code": _(
+                    "That code does not match. Scan the code again and enter the 6 digits "
+                    "your app shows."
+                )
+            }
+        )
     await User.update(
         {
             User.totp_secret: seal(secret, secret_key),

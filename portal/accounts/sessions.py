@@ -29,15 +29,19 @@ def _now() -> datetime:
 class DatabaseStore(Store):
     """Litestar's `Store` over the `web_session` table."""
 
-    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
         data = value.encode() if isinstance(value, str) else value
         expires_at = None
         if expires_in is not None:
             seconds = expires_in if isinstance(expires_in, int) else expires_in.total_seconds()
             expires_at = _now() + timedelta(seconds=seconds)
-        updated = await WebSession.update(
-            {WebSession.value: data, WebSession.expires_at: expires_at}
-        ).where(WebSession.key == key).returning(WebSession.key)
+        updated = (
+            await WebSession.update({WebSession.value: data, WebSession.expires_at: expires_at})
+            .where(WebSession.key == key)
+            .returning(WebSession.key)
+        )
         if not updated:
             await WebSession.insert(WebSession(key=key, value=data, expires_at=expires_at))
 

@@ -66,13 +66,17 @@ async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, curre
 
 class CaseController(Controller):
     path = "/cases"
-    guards = [cleared_for_cases]
+    guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
 
     @get("/")
     async def index(self, request: Req, page_number: int = 1) -> Template:
         viewer = _viewer(request)
         query = Case.select(
-            Case.ref, Case.state, Case.category, Case.updated_at, Case.deadline_at,
+            Case.ref,
+            Case.state,
+            Case.category,
+            Case.updated_at,
+            Case.deadline_at,
             Case.next_step_by,
         )
         if not viewer.is_supervisor:
@@ -81,9 +85,11 @@ class CaseController(Controller):
             )
             query = query.where(Case.id.is_in(mine))
         offset = (max(page_number, 1) - 1) * PAGE_SIZE
-        cases = await query.order_by(Case.updated_at, ascending=False).limit(
-            PAGE_SIZE + 1
-        ).offset(offset)
+        cases = (
+            await query.order_by(Case.updated_at, ascending=False)
+            .limit(PAGE_SIZE + 1)
+            .offset(offset)
+        )
         return page(
             "cases/index.html",
             cases=cases[:PAGE_SIZE],
@@ -96,8 +102,13 @@ class CaseController(Controller):
     async def new(self, request: Req) -> Template:
         return self._filing_form(form={}, errors={})
 
-    def _filing_form(self, form: dict[str, str], errors: dict[str, str], status: int = 200,
-                     rejected: list[Any] | None = None) -> Template:
+    def _filing_form(
+        self,
+        form: dict[str, str],
+        errors: dict[str, str],
+        status: int = 200,
+        rejected: list[Any] | None = None,
+    ) -> Template:
         return page(
             "cases/new.html",
             status_code=status,
@@ -154,8 +165,9 @@ class CaseController(Controller):
             access=access,
             current=current,
             channel_label=timeline.channel_label,
-            statements=await timeline.statements(access.case_id, access, current.name,
-                                                 current.party_id),
+            statements=await timeline.statements(
+                access.case_id, access, current.name, current.party_id
+            ),
         )
 
     @post("/{ref:str}/statements")
@@ -164,7 +176,9 @@ class CaseController(Controller):
         form = await request.form()
         party_raw = str(form.get("party") or "")
         current = _channel(
-            access, str(form.get("channel") or "all"), int(party_raw) if party_raw.isdigit() else None
+            access,
+            str(form.get("channel") or "all"),
+            int(party_raw) if party_raw.isdigit() else None,
         )
         errors: dict[str, str] = {}
         text = str(form.get("text") or "")
@@ -193,8 +207,9 @@ class CaseController(Controller):
             channel_label=timeline.channel_label,
             errors=errors,
             draft=text,
-            statements=await timeline.statements(access.case_id, access, current.name,
-                                                 current.party_id),
+            statements=await timeline.statements(
+                access.case_id, access, current.name, current.party_id
+            ),
         )
 
     @get("/{ref:str}/timeline")
@@ -213,15 +228,23 @@ class CaseController(Controller):
     @get("/{ref:str}/ledger/{seq:int}")
     async def receipt(self, request: Req, ref: str, seq: int) -> Template:
         case, access = await case_access(_viewer(request), ref)
-        events = [e for e in await timeline.timeline(ref, access, after_seq=seq - 1)
-                  if e.case_seq == seq]
+        events = [
+            e for e in await timeline.timeline(ref, access, after_seq=seq - 1) if e.case_seq == seq
+        ]
         if not events:
             raise NotFoundException()
-        row = await LedgerEntry.select().where(
-            (LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == seq)
-        ).first()
-        return page("cases/receipt.html", case=case, event=events[0], row=row,
-                    entry_text=bytes(row["entry"]).decode())
+        row = (
+            await LedgerEntry.select()
+            .where((LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == seq))
+            .first()
+        )
+        return page(
+            "cases/receipt.html",
+            case=case,
+            event=events[0],
+            row=row,
+            entry_text=bytes(row["entry"]).decode(),
+        )
 
     @get("/{ref:str}/proof.json")
     async def proof(self, request: Req, ref: str) -> Response[Any]:
@@ -243,13 +266,16 @@ class CaseController(Controller):
         form = await request.form()
         try:
             await filing.invite_respondent(
-                request.app.state.keyring, ref, case["id"], str(form.get("email") or ""),
-                viewer, access
+                request.app.state.keyring,
+                ref,
+                case["id"],
+                str(form.get("email") or ""),
+                viewer,
+                access,
             )
         except FormInvalid as exc:
             raise PortalError(" ".join(exc.errors.values())) from exc
         return Redirect(f"/cases/{ref}", status_code=303)
-
 
     @post("/{ref:str}/participants")
     async def assign(self, request: Req, ref: str) -> Response[Any]:
@@ -260,8 +286,12 @@ class CaseController(Controller):
         form = await request.form()
         try:
             await filing.assign(
-                request.app.state.keyring, ref, case["id"], str(form.get("email") or ""),
-                str(form.get("role") or ""), viewer,
+                request.app.state.keyring,
+                ref,
+                case["id"],
+                str(form.get("email") or ""),
+                str(form.get("role") or ""),
+                viewer,
             )
         except FormInvalid as exc:
             raise PortalError(" ".join(exc.errors.values())) from exc

@@ -151,7 +151,7 @@ async def least_busy_agent() -> int | None:
     rows = await User.raw(
         "SELECT u.id FROM portal_user u "
         "LEFT JOIN case_participant p ON p.\"user\" = u.id AND p.role = 'agent' "
-        "LEFT JOIN dispute_case c ON c.id = p.\"case\" "
+        'LEFT JOIN dispute_case c ON c.id = p."case" '
         "AND c.state NOT IN ('closed', 'withdrawn', 'rejected', 'resolved') "
         "WHERE u.role = 'agent' AND u.active "
         "GROUP BY u.id ORDER BY COUNT(c.id), u.id LIMIT 1"
@@ -211,14 +211,20 @@ async def file_case(
         case_id = rows[0]["id"]
         await _add_participant(case_id, claimant.id, roles.CLAIMANT, now)
         await record(
-            keyring, ref, "case.filed", actor(claimant.id, roles.CLAIMANT),
+            keyring,
+            ref,
+            "case.filed",
+            actor(claimant.id, roles.CLAIMANT),
             filing_body(filing, claimant),
         )
         agent_id = await least_busy_agent()
         if agent_id is not None:
             await _add_participant(case_id, agent_id, roles.AGENT, now)
             await record(
-                keyring, ref, "participant.added", SYSTEM,
+                keyring,
+                ref,
+                "participant.added",
+                SYSTEM,
                 {"user": f"user:{agent_id}", "role": roles.AGENT},
             )
         respondent_id, is_new = None, False
@@ -265,16 +271,25 @@ async def add_respondent(
     is_new = user is None
     if user is None:
         rows = await User.insert(
-            User(email=email, name=email.split("@")[0], role=roles.PARTY,
-                 language=by.language, created_at=now)
+            User(
+                email=email,
+                name=email.split("@")[0],
+                role=roles.PARTY,
+                language=by.language,
+                created_at=now,
+            )
         ).returning(User.id)
         user_id = rows[0]["id"]
     else:
         user_id = user["id"]
         if user["role"] != roles.PARTY:
             raise FormInvalid(
-                {"respondent_email": _("This address belongs to platform staff or a neutral, "
-                                       "not a customer; enter the other customer's address.")}
+                {
+                    "respondent_email": _(
+                        "This address belongs to platform staff or a neutral, "
+                        "not a customer; enter the other customer's address."
+                    )
+                }
             )
     if user_id == by.id:
         raise FormInvalid({"respondent_email": _("You cannot name yourself as the other side.")})
@@ -285,7 +300,10 @@ async def add_respondent(
         raise Conflict(_("This person is already on the case."))
     await _add_participant(case_id, user_id, roles.RESPONDENT, now)
     await record(
-        keyring, ref, "participant.added", actor(by.id, by_role),
+        keyring,
+        ref,
+        "participant.added",
+        actor(by.id, by_role),
         {"user": f"user:{user_id}", "role": roles.RESPONDENT},
     )
     await tell_respondent(ref, user_id, is_new, by)
@@ -300,8 +318,12 @@ async def tell_respondent(ref: str, user_id: int, is_new: bool, by: Viewer) -> N
         await invite_new_respondent(user_id, by, ref)
         return
     await notify(
-        [user_id], "respondent_invited", case_ref=ref, link=link,
-        template="respondent_invited", claimant_name=by.name,
+        [user_id],
+        "respondent_invited",
+        case_ref=ref,
+        link=link,
+        template="respondent_invited",
+        claimant_name=by.name,
     )
 
 
@@ -346,38 +368,49 @@ async def invite_respondent(
         roles.SUPERVISOR,
     )
     async with write_transaction(Case._meta.db):
-        return await add_respondent(
-            keyring, ref, case_id, address, by, by_role, datetime.now(UTC)
-        )
+        return await add_respondent(keyring, ref, case_id, address, by, by_role, datetime.now(UTC))
 
 
 ASSIGNABLE = (roles.AGENT, roles.INVESTIGATOR, roles.ASSESSOR, roles.LEGAL)
 """What a supervisor puts people on a case as; neutrals come by appointment instead."""
 
 
-async def assign(keyring: Keyring, ref: str, case_id: int, email: str, role: str,
-                 by: Viewer) -> int:
+async def assign(
+    keyring: Keyring, ref: str, case_id: int, email: str, role: str, by: Viewer
+) -> int:
     """A supervisor puts a staff member or a legal user on the case, and tells them."""
     from portal.accounts.service import normal_email
 
     address = normal_email(email)
     if role not in ASSIGNABLE:
         raise FormInvalid({"role": _("Choose agent, investigator, assessor or legal.")})
-    user = await User.select(User.id, User.role, User.active).where(
-        User.email == address).first()
+    user = await User.select(User.id, User.role, User.active).where(User.email == address).first()
     if user is None or not user["active"] or user["role"] != role:
-        raise FormInvalid({"email": _(
-            "There is no active %(role)s with this email address.", role=role)})
+        raise FormInvalid(
+            {"email": _("There is no active %(role)s with this email address.", role=role)}
+        )
     already = await CaseParticipant.exists().where(
-        (CaseParticipant.case == case_id) & (CaseParticipant.user == user["id"])
-        & (CaseParticipant.role == role))
+        (CaseParticipant.case == case_id)
+        & (CaseParticipant.user == user["id"])
+        & (CaseParticipant.role == role)
+    )
     if already:
         raise FormInvalid({"email": _("This person already has this role on the case.")})
     now = datetime.now(UTC)
     async with write_transaction(Case._meta.db):
         await _add_participant(case_id, user["id"], role, now)
-        await record(keyring, ref, "participant.added", actor(by.id, roles.SUPERVISOR),
-                     {"user": f"user:{user['id']}", "role": role})
-        await notify([user["id"]], "case_assigned", case_ref=ref, link=f"/cases/{ref}",
-                     template="case_assigned")
+        await record(
+            keyring,
+            ref,
+            "participant.added",
+            actor(by.id, roles.SUPERVISOR),
+            {"user": f"user:{user['id']}", "role": role},
+        )
+        await notify(
+            [user["id"]],
+            "case_assigned",
+            case_ref=ref,
+            link=f"/cases/{ref}",
+            template="case_assigned",
+        )
     return int(user["id"])

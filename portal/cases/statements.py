@@ -41,8 +41,20 @@ def acting_role(access: CaseAccess, channel: str) -> str:
         "caucus": ("mediator", "claimant", "respondent"),
         "tribunal": ("arbitrator",),
         "staff": ("investigator", "assessor", "agent", "supervisor"),
-    }.get(channel, ("claimant", "respondent", "mediator", "arbitrator", "assessor",
-                    "investigator", "agent", "supervisor", "legal"))
+    }.get(
+        channel,
+        (
+            "claimant",
+            "respondent",
+            "mediator",
+            "arbitrator",
+            "assessor",
+            "investigator",
+            "agent",
+            "supervisor",
+            "legal",
+        ),
+    )
     for role in preference:
         if role in access.roles:
             return role
@@ -87,11 +99,16 @@ async def post_statement(
             )
         )
         await Case.update({Case.updated_at: now}).where(Case.id == access.case_id)
-        others = [u for u in await readers(access.case_id, channel, party_id)
-                  if u != access.viewer.id]
+        others = [
+            u for u in await readers(access.case_id, channel, party_id) if u != access.viewer.id
+        ]
         await notify(
-            others, "statement_posted", case_ref=ref, link=_room_link(ref, channel, party_id),
-            template="statement_posted", author_name=access.viewer.name,
+            others,
+            "statement_posted",
+            case_ref=ref,
+            link=_room_link(ref, channel, party_id),
+            template="statement_posted",
+            author_name=access.viewer.name,
         )
     return receipt.case_seq
 

@@ -33,12 +33,16 @@ class Event:
 
 async def people_on(case_id: int) -> list[dict[str, Any]]:
     """Everyone on the case with their role, in the order they joined."""
-    return await CaseParticipant.select(
-        CaseParticipant.user.id.as_alias("id"),
-        CaseParticipant.user.name.as_alias("name"),
-        CaseParticipant.user.email.as_alias("email"),
-        CaseParticipant.role,
-    ).where(CaseParticipant.case == case_id).order_by(CaseParticipant.id)
+    return (
+        await CaseParticipant.select(
+            CaseParticipant.user.id.as_alias("id"),
+            CaseParticipant.user.name.as_alias("name"),
+            CaseParticipant.user.email.as_alias("email"),
+            CaseParticipant.role,
+        )
+        .where(CaseParticipant.case == case_id)
+        .order_by(CaseParticipant.id)
+    )
 
 
 def _visible(access: CaseAccess, body: dict[str, Any]) -> bool:
@@ -50,10 +54,10 @@ def _visible(access: CaseAccess, body: dict[str, Any]) -> bool:
 
 
 async def timeline(ref: str, access: CaseAccess, after_seq: int = -1) -> list[Event]:
-    rows = await LedgerEntry.select(
-        LedgerEntry.case_seq, LedgerEntry.entry, LedgerEntry.leaf_index
-    ).where((LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq > after_seq)).order_by(
-        LedgerEntry.case_seq
+    rows = (
+        await LedgerEntry.select(LedgerEntry.case_seq, LedgerEntry.entry, LedgerEntry.leaf_index)
+        .where((LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq > after_seq))
+        .order_by(LedgerEntry.case_seq)
     )
     events = []
     for row in rows:
@@ -144,16 +148,20 @@ async def statements(case_id: int, access: CaseAccess, channel: str, party_id: i
 
 
 async def evidence_list(case_id: int, access: CaseAccess) -> list[dict[str, Any]]:
-    rows = await Evidence.select(
-        Evidence.id,
-        Evidence.channel,
-        Evidence.caucus_party,
-        Evidence.name,
-        Evidence.media_type,
-        Evidence.size,
-        Evidence.sha256,
-        Evidence.case_seq,
-        Evidence.created_at,
-        Evidence.added_by.name.as_alias("added_by_name"),
-    ).where(Evidence.case == case_id).order_by(Evidence.id)
+    rows = (
+        await Evidence.select(
+            Evidence.id,
+            Evidence.channel,
+            Evidence.caucus_party,
+            Evidence.name,
+            Evidence.media_type,
+            Evidence.size,
+            Evidence.sha256,
+            Evidence.case_seq,
+            Evidence.created_at,
+            Evidence.added_by.name.as_alias("added_by_name"),
+        )
+        .where(Evidence.case == case_id)
+        .order_by(Evidence.id)
+    )
     return [r for r in rows if access.can_see_file(r["channel"], r["caucus_party"])]

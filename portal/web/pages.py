@@ -97,10 +97,10 @@ def _redirect(request: Request[Any, Any, Any], to: str) -> Response[Any]:
     return Redirect(path=to, status_code=303)
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, title: str, message: str) -> Response[Any]:
-    wants_json = "application/json" in request.headers.get("accept", "") and not _is_htmx(
-        request
-    )
+def _error_page(
+    request: Request[Any, Any, Any], status: int, title: str, message: str
+) -> Response[Any]:
+    wants_json = "application/json" in request.headers.get("accept", "") and not _is_htmx(request)
     if wants_json:
         return Response(
             {"title": title, "detail": message, "status": status},
@@ -140,7 +140,10 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         )
     if isinstance(exc, ValidationException):
         return _error_page(
-            request, 400, _("Please check what you sent"), _("Some of the data sent was not valid: %(detail)s", detail=exc.detail)
+            request,
+            400,
+            _("Please check what you sent"),
+            _("Some of the data sent was not valid: %(detail)s", detail=exc.detail),
         )
     if isinstance(exc, HTTPException):
         return _error_page(request, exc.status_code, str(exc.detail), str(exc.detail))

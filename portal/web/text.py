@@ -14,7 +14,9 @@ def _linked(line: str) -> str:
     for match in URL.finditer(line):
         out.append(str(escape(line[last : match.start()])))
         url = escape(match.group(0))
-        out.append(f'<a href="{url}" rel="noopener noreferrer nofollow ugc" target="_blank">{url}</a>')
+        out.append(
+            f'<a href="{url}" rel="noopener noreferrer nofollow ugc" target="_blank">{url}</a>'
+        )
         last = match.end()
     out.append(str(escape(line[last:])))
     return "".join(out)

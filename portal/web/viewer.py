@@ -125,7 +125,9 @@ def cleared_for_cases(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
         raise SecondFactorNeeded()
 
 
-def supervisor_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+def supervisor_only(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     cleared_for_cases(connection, handler)
     viewer = viewer_of(connection)
     if viewer is None or not viewer.is_supervisor:

@@ -25,8 +25,9 @@ async def join(ref: str, person, role: str) -> None:
     from datetime import UTC, datetime
 
     case = await Case.select(Case.id).where(Case.ref == ref).first()
-    await CaseParticipant.insert(CaseParticipant(case=case["id"], user=person.id, role=role,
-                                                 added_at=datetime.now(UTC)))
+    await CaseParticipant.insert(
+        CaseParticipant(case=case["id"], user=person.id, role=role, added_at=datetime.now(UTC))
+    )
 
 
 async def test_the_claimant_and_agent_are_told_of_a_new_case(people, browser):
@@ -42,13 +43,15 @@ async def test_an_existing_respondent_is_added_and_told(people, browser):
     _alice, ref = await open_case(people, browser, respondent_email="bob@example.com")
     bob = await browser(people["bob"])
     assert (await bob.get(f"/cases/{ref}")).status_code == 200
-    kinds = [n["kind"] for n in await Notification.select().where(
-        Notification.user == people["bob"].id)]
+    kinds = [
+        n["kind"] for n in await Notification.select().where(Notification.user == people["bob"].id)
+    ]
     assert kinds == ["respondent_invited"]
 
 
 async def test_a_new_respondent_gets_a_link_to_set_a_password_and_then_sees_the_case(
-        people, browser):
+    people, browser
+):
     _alice, ref = await open_case(people, browser, respondent_email="carol@example.net")
     carol = await User.select().where(User.email == "carol@example.net").first()
     assert carol["password_hash"] == "" and carol["role"] == "party"
@@ -67,9 +70,11 @@ async def test_a_new_respondent_gets_a_link_to_set_a_password_and_then_sees_the_
 
 async def test_statements_post_without_reload_and_reach_the_others(people, browser):
     alice, ref = await open_case(people, browser, respondent_email="bob@example.com")
-    response = await alice.post(f"/cases/{ref}/statements",
-                                {"channel": "all", "text": "First line\n\nSee https://example.com/x"},
-                                htmx=True)
+    response = await alice.post(
+        f"/cases/{ref}/statements",
+        {"channel": "all", "text": "First line\n\nSee https://example.com/x"},
+        htmx=True,
+    )
     assert response.status_code == 200
     assert "<html" not in response.text  # a fragment, not a page
     assert '<a href="https://example.com/x" rel="noopener noreferrer nofollow ugc"' in response.text
@@ -77,18 +82,23 @@ async def test_statements_post_without_reload_and_reach_the_others(people, brows
     fragment = await bob.get(f"/cases/{ref}/statements?channel=all", headers={"HX-Request": "true"})
     assert "First line" in fragment.text
     told = await Notification.select().where(
-        (Notification.user == people["bob"].id) & (Notification.kind == "statement_posted"))
+        (Notification.user == people["bob"].id) & (Notification.kind == "statement_posted")
+    )
     assert len(told) == 1
-    entry = (await LedgerEntry.select().where(LedgerEntry.event_type == "statement.submitted")
-             .first())
+    entry = (
+        await LedgerEntry.select().where(LedgerEntry.event_type == "statement.submitted").first()
+    )
     body = json.loads(bytes(entry["entry"]))["body"]
     assert body["text"].startswith("First line") and body["channel"] == "all"
 
 
 async def test_users_cannot_inject_html(people, browser):
     alice, ref = await open_case(people, browser)
-    await alice.post(f"/cases/{ref}/statements",
-                     {"channel": "all", "text": "<script>alert(1)</script><b>x</b>"}, htmx=True)
+    await alice.post(
+        f"/cases/{ref}/statements",
+        {"channel": "all", "text": "<script>alert(1)</script><b>x</b>"},
+        htmx=True,
+    )
     room = await alice.get(f"/cases/{ref}")
     assert "<script>alert(1)" not in room.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;" in room.text
@@ -97,8 +107,9 @@ async def test_users_cannot_inject_html(people, browser):
 async def test_an_empty_statement_says_what_to_fix_and_keeps_nothing(people, browser):
     alice, ref = await open_case(people, browser)
     before = await LedgerEntry.count()
-    response = await alice.post(f"/cases/{ref}/statements", {"channel": "all", "text": "  "},
-                                htmx=True)
+    response = await alice.post(
+        f"/cases/{ref}/statements", {"channel": "all", "text": "  "}, htmx=True
+    )
     assert response.status_code == 400 and "Write something before sending." in response.text
     assert await LedgerEntry.count() == before and await Statement.count() == 0
 
@@ -108,28 +119,39 @@ async def test_staff_notes_never_reach_the_parties(people, browser):
     await join(ref, people["ivy"], "investigator")
     ivy = await browser(people["ivy"])
     secret = "The hot wallet was drained at 14:01; do not tell the claimant yet."
-    response = await ivy.post(f"/cases/{ref}/statements", {"channel": "staff", "text": secret},
-                              htmx=True)
+    response = await ivy.post(
+        f"/cases/{ref}/statements", {"channel": "staff", "text": secret}, htmx=True
+    )
     assert response.status_code == 200 and secret in response.text
     ada = await browser(people["ada"])
     assert secret in (await ada.get(f"/cases/{ref}?channel=staff")).text
     bob = await browser(people["bob"])
     for who in (alice, bob):
-        for path in (f"/cases/{ref}", f"/cases/{ref}/timeline", f"/cases/{ref}/proof.json",
-                     f"/cases/{ref}/statements?channel=all", f"/notifications"):
+        for path in (
+            f"/cases/{ref}",
+            f"/cases/{ref}/timeline",
+            f"/cases/{ref}/proof.json",
+            f"/cases/{ref}/statements?channel=all",
+            "/notifications",
+        ):
             page = await who.get(path)
             assert secret not in page.text and "hot wallet" not in page.text, path
         assert (await who.get(f"/cases/{ref}?channel=staff")).status_code == 404
-        refused = await who.post(f"/cases/{ref}/statements", {"channel": "staff", "text": "hi"},
-                                 htmx=True)
+        refused = await who.post(
+            f"/cases/{ref}/statements", {"channel": "staff", "text": "hi"}, htmx=True
+        )
         assert refused.status_code == 404
-    entry = await LedgerEntry.select().where(LedgerEntry.event_type == "statement.submitted").first()
+    entry = (
+        await LedgerEntry.select().where(LedgerEntry.event_type == "statement.submitted").first()
+    )
     body = json.loads(bytes(entry["entry"]))["body"]
     assert "text" not in body and body["channel"] == "staff" and len(body["content_sha256"]) == 64
     assert secret.encode() not in bytes(entry["entry"])
     # Only staff were told.
-    told = {n["user"] for n in await Notification.select().where(
-        Notification.kind == "statement_posted")}
+    told = {
+        n["user"]
+        for n in await Notification.select().where(Notification.kind == "statement_posted")
+    }
     assert told == {people["ada"].id}
 
 
@@ -138,26 +160,39 @@ async def test_a_caucus_is_between_the_mediator_and_one_party(people, browser):
     await join(ref, people["mona"], "mediator")
     mona = await browser(people["mona"])
     said = "Alice, would you take 800 USDT?"
-    response = await mona.post(f"/cases/{ref}/statements",
-                               {"channel": "caucus", "party": str(people["alice"].id), "text": said},
-                               htmx=True)
+    response = await mona.post(
+        f"/cases/{ref}/statements",
+        {"channel": "caucus", "party": str(people["alice"].id), "text": said},
+        htmx=True,
+    )
     assert response.status_code == 200
     assert said in (await alice.get(f"/cases/{ref}?channel=caucus&party={people['alice'].id}")).text
     bob = await browser(people["bob"])
-    assert (await bob.get(f"/cases/{ref}?channel=caucus&party={people['alice'].id}")).status_code == 404
-    for path in (f"/cases/{ref}", f"/cases/{ref}/timeline", f"/notifications",
-                 f"/cases/{ref}?channel=caucus&party={people['bob'].id}"):
+    assert (
+        await bob.get(f"/cases/{ref}?channel=caucus&party={people['alice'].id}")
+    ).status_code == 404
+    for path in (
+        f"/cases/{ref}",
+        f"/cases/{ref}/timeline",
+        "/notifications",
+        f"/cases/{ref}?channel=caucus&party={people['bob'].id}",
+    ):
         assert said not in (await bob.get(path)).text
     ada = await browser(people["ada"])  # staff do not sit in a caucus either
-    assert (await ada.get(f"/cases/{ref}?channel=caucus&party={people['alice'].id}")).status_code == 404
+    assert (
+        await ada.get(f"/cases/{ref}?channel=caucus&party={people['alice'].id}")
+    ).status_code == 404
 
 
 async def test_each_timeline_item_links_to_its_ledger_receipt(people, browser):
     alice, ref = await open_case(people, browser)
     receipt = await alice.get(f"/cases/{ref}/ledger/0")
     assert receipt.status_code == 200
-    entry = await LedgerEntry.select().where(
-        (LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == 0)).first()
+    entry = (
+        await LedgerEntry.select()
+        .where((LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == 0))
+        .first()
+    )
     assert bytes(entry["leaf_hash"]).hex() in receipt.text
     assert (await alice.get(f"/cases/{ref}/ledger/999")).status_code == 404
 
@@ -167,14 +202,17 @@ async def test_a_supervisor_assigns_an_investigator_who_then_sees_the_case(peopl
     ivy = await browser(people["ivy"])
     assert (await ivy.get(f"/cases/{ref}")).status_code == 404
     sue = await browser(people["sue"])
-    response = await sue.post(f"/cases/{ref}/participants",
-                              {"email": "ivy@example.com", "role": "investigator"})
+    response = await sue.post(
+        f"/cases/{ref}/participants", {"email": "ivy@example.com", "role": "investigator"}
+    )
     assert response.status_code == 303
     assert (await ivy.get(f"/cases/{ref}")).status_code == 200
-    wrong = await sue.post(f"/cases/{ref}/participants",
-                           {"email": "bob@example.com", "role": "investigator"})
+    wrong = await sue.post(
+        f"/cases/{ref}/participants", {"email": "bob@example.com", "role": "investigator"}
+    )
     assert wrong.status_code == 400 and "no active investigator" in wrong.text
     ada = await browser(people["ada"])  # only supervisors assign
-    refused = await ada.post(f"/cases/{ref}/participants",
-                             {"email": "sam@example.com", "role": "assessor"})
+    refused = await ada.post(
+        f"/cases/{ref}/participants", {"email": "sam@example.com", "role": "assessor"}
+    )
     assert refused.status_code == 404

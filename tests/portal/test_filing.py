@@ -22,8 +22,10 @@ GOOD = {
 
 
 def multipart(fields: dict[str, str], files: list[tuple[str, bytes, str]] | None = None):
-    return {"files": [("evidence", (n, data, t)) for n, data, t in (files or [])] or None,
-            "data": fields}
+    return {
+        "files": [("evidence", (n, data, t)) for n, data, t in (files or [])] or None,
+        "data": fields,
+    }
 
 
 async def file_dispute(b, fields=None, files=None):
@@ -38,8 +40,11 @@ async def file_dispute(b, fields=None, files=None):
 async def test_a_claimant_files_a_dispute_with_evidence(people, browser):
     alice = await browser(people["alice"])
     response = await file_dispute(
-        alice, files=[("chart.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "image/png"),
-                      ("notes.txt", "清算发生在 14:02。".encode(), "text/plain")],
+        alice,
+        files=[
+            ("chart.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "image/png"),
+            ("notes.txt", "清算发生在 14:02。".encode(), "text/plain"),
+        ],
     )
     assert response.status_code == 303, response.text
     ref = response.headers["location"].removeprefix("/cases/")
@@ -52,9 +57,12 @@ async def test_a_claimant_files_a_dispute_with_evidence(people, browser):
     assert (people["ada"].id, "agent") in roles  # the only agent gets the new case
     files = await Evidence.select().order_by(Evidence.name)
     assert [(f["name"], f["media_type"]) for f in files] == [
-        ("chart.png", "image/png"), ("notes.txt", "text/plain")]
-    entries = await LedgerEntry.select().where(LedgerEntry.case_ref == ref).order_by(
-        LedgerEntry.case_seq)
+        ("chart.png", "image/png"),
+        ("notes.txt", "text/plain"),
+    ]
+    entries = (
+        await LedgerEntry.select().where(LedgerEntry.case_ref == ref).order_by(LedgerEntry.case_seq)
+    )
     types = [json.loads(bytes(e["entry"]))["type"] for e in entries]
     assert types == ["case.filed", "participant.added", "evidence.added"]
 
@@ -67,12 +75,16 @@ async def test_the_form_comes_back_with_what_was_typed_and_what_to_fix(people, b
     alice = await browser(people["alice"])
     bad = {**GOOD, "category": "", "happened_on": "2999-01-01", "amount": "-5", "asset": "US D"}
     response = await file_dispute(
-        alice, bad, files=[("chart.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 10, "image/png")])
+        alice, bad, files=[("chart.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 10, "image/png")]
+    )
     assert response.status_code == 400
     assert "Choose what the dispute is about." in response.text
     assert "The date cannot be in the future." in response.text
     assert "Enter the amount as a positive number" in response.text
-    assert "Enter the asset&#39;s symbol" in response.text or "Enter the asset's symbol" in response.text
+    assert (
+        "Enter the asset&#39;s symbol" in response.text
+        or "Enter the asset's symbol" in response.text
+    )
     assert "Support said the liquidation was correct." in response.text
     assert await Case.count() == 0 and await Evidence.count() == 0
     assert await LedgerEntry.count() == 0
@@ -92,8 +104,13 @@ async def test_someone_not_on_the_case_gets_404(people, browser):
     ref = (await file_dispute(alice)).headers["location"].removeprefix("/cases/")
     for name in ("eve", "ivy", "mona", "lee"):
         outsider = await browser(people[name])
-        for path in (f"/cases/{ref}", f"/cases/{ref}/timeline", f"/cases/{ref}/proof.json",
-                     f"/cases/{ref}/ledger/0", f"/cases/{ref}/statements"):
+        for path in (
+            f"/cases/{ref}",
+            f"/cases/{ref}/timeline",
+            f"/cases/{ref}/proof.json",
+            f"/cases/{ref}/ledger/0",
+            f"/cases/{ref}/statements",
+        ):
             response = await outsider.get(path)
             assert response.status_code == 404, (name, path)
             # Indistinguishable from a reference that does not exist.

@@ -14,8 +14,12 @@ async def test_sign_up_then_log_out_and_in(browser):
     assert page.status_code == 200 and "Create your account" in page.text
     response = await b.post(
         "/signup",
-        {"name": "Alice Chen", "email": "Alice@Example.com", "password": PASSWORD,
-         "password_again": PASSWORD},
+        {
+            "name": "Alice Chen",
+            "email": "Alice@Example.com",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
     )
     assert response.status_code == 303
     user = await User.select().where(User.email == "alice@example.com").first()
@@ -46,8 +50,12 @@ async def test_duplicate_email_is_refused(people, browser):
     b = await browser()
     response = await b.post(
         "/signup",
-        {"name": "Alice 2", "email": "alice@example.com", "password": PASSWORD,
-         "password_again": PASSWORD},
+        {
+            "name": "Alice 2",
+            "email": "alice@example.com",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
     )
     assert response.status_code == 400
     assert "already exists" in response.text
@@ -86,7 +94,9 @@ async def test_login_gives_a_new_session_id(people, browser):
 async def test_password_guessing_is_locked_with_a_clear_message(people, browser):
     b = await browser()
     for _ in range(5):
-        response = await b.post("/login", {"email": "alice@example.com", "password": "wrong guess!"})
+        response = await b.post(
+            "/login", {"email": "alice@example.com", "password": "wrong guess!"}
+        )
         assert response.status_code == 400
         assert "The email address or password is not right." in response.text
     response = await b.post("/login", {"email": "alice@example.com", "password": PASSWORD})
@@ -112,7 +122,9 @@ async def test_staff_must_pass_the_second_factor(people, browser):
     assert response.headers["location"] == "/login/code"
     # Not logged in yet: a page that needs a login sends back to it.
     assert (await b.get("/cases")).status_code in (303, 404)
-    response = await b.post("/login/code", {"code": "000000" if ada.code() != "000000" else "111111"})
+    response = await b.post(
+        "/login/code", {"code": "000000" if ada.code() != "000000" else "111111"}
+    )
     assert response.status_code == 400 and "That code is not right" in response.text
     code = ada.code()
     response = await b.post("/login/code", {"code": code})
@@ -124,7 +136,9 @@ async def test_staff_must_pass_the_second_factor(people, browser):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("header,expected", [("zh-CN,zh;q=0.9,en;q=0.8", "登录"), ("en-GB", "Log in")])
+@pytest.mark.parametrize(
+    "header,expected", [("zh-CN,zh;q=0.9,en;q=0.8", "登录"), ("en-GB", "Log in")]
+)
 async def test_language_follows_the_browser_until_chosen(browser, header, expected):
     b = await browser()
     page = await b.get("/login", headers={"Accept-Language": header})

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from portal.cases.tables import Case
 from portal.cases.statements import post_statement
+from portal.cases.tables import Case
 from portal.policy import case_access
 from portal.web.viewer import Viewer
 from tests.portal.test_filing import file_dispute

@@ -44,8 +44,11 @@ def post(path: str, data: dict[str, str] | None = None, htmx: bool = False) -> S
 
 
 def upload(path: str) -> Send:
-    files = [("_csrf_token", (None, "")), ("channel", (None, "all")),
-             ("evidence", ("note.txt", b"a note", "text/plain"))]
+    files = [
+        ("_csrf_token", (None, "")),
+        ("channel", (None, "all")),
+        ("evidence", ("note.txt", b"a note", "text/plain")),
+    ]
     return lambda b, w: b.post(path.format(w=w), files=files, htmx=True)
 
 
@@ -80,83 +83,121 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
     ("GET", "/ledger/checkpoint"): (get("/ledger/checkpoint"), everyone(200)),
     ("GET", "/ledger/keys"): (get("/ledger/keys"), everyone(200)),
     ("GET", "/ledger/proof/consistency"): (
-        get("/ledger/proof/consistency?old=1&new=2"), everyone(200)),
+        get("/ledger/proof/consistency?old=1&new=2"),
+        everyone(200),
+    ),
     ("GET", "/ledger/proof/inclusion"): (
-        get("/ledger/proof/inclusion?index=0&size=2"), everyone(200)),
+        get("/ledger/proof/inclusion?index=0&size=2"),
+        everyone(200),
+    ),
     # Accounts
     ("GET", "/signup"): (get("/signup"), everyone(200)),
     ("POST", "/signup"): (post("/signup", {"email": "x"}), everyone(400)),
     ("GET", "/login"): (get("/login"), everyone(200)),
-    ("POST", "/login"): (post("/login", {"email": "nobody@example.com", "password": "no"}),
-                         everyone(400)),
+    ("POST", "/login"): (
+        post("/login", {"email": "nobody@example.com", "password": "no"}),
+        everyone(400),
+    ),
     ("GET", "/login/code"): (get("/login/code"), everyone(303)),
     ("POST", "/login/code"): (post("/login/code", {"code": "123456"}), everyone(303)),
     ("POST", "/logout"): (post("/logout"), everyone(303)),
-    ("POST", "/language"): (post("/language", {"language": "en", "next": "/cases"}),
-                            everyone(303)),
+    ("POST", "/language"): (post("/language", {"language": "en", "next": "/cases"}), everyone(303)),
     ("GET", "/account"): (get("/account"), account_route(200)),
     ("POST", "/account/name"): (post("/account/name", {"name": ""}), account_route(400)),
-    ("POST", "/account/language"): (post("/account/language", {"language": "xx"}),
-                                    account_route(400)),
+    ("POST", "/account/language"): (
+        post("/account/language", {"language": "xx"}),
+        account_route(400),
+    ),
     ("POST", "/account/password"): (
         post("/account/password", {"current": "wrong", "password": "x", "password_again": "x"}),
-        account_route(400)),
+        account_route(400),
+    ),
     ("GET", "/account/second-factor"): (get("/account/second-factor"), account_route(200)),
-    ("POST", "/account/second-factor"): (post("/account/second-factor", {"code": "1"}),
-                                         account_route(400)),
+    ("POST", "/account/second-factor"): (
+        post("/account/second-factor", {"code": "1"}),
+        account_route(400),
+    ),
     ("GET", "/password/forgot"): (get("/password/forgot"), everyone(200)),
-    ("POST", "/password/forgot"): (post("/password/forgot", {"email": "nobody@example.com"}),
-                                   everyone(200)),
+    ("POST", "/password/forgot"): (
+        post("/password/forgot", {"email": "nobody@example.com"}),
+        everyone(200),
+    ),
     ("GET", "/password/reset/{token:str}"): (get("/password/reset/nope"), everyone(404)),
-    ("POST", "/password/reset/{token:str}"): (post("/password/reset/nope", {"password": "x"}),
-                                              everyone(404)),
+    ("POST", "/password/reset/{token:str}"): (
+        post("/password/reset/nope", {"password": "x"}),
+        everyone(404),
+    ),
     ("GET", "/invite/{token:str}"): (get("/invite/nope"), everyone(404)),
     ("POST", "/invite/{token:str}"): (post("/invite/nope", {"password": "x"}), everyone(404)),
     # Supervisors
     ("GET", "/admin/users"): (get("/admin/users"), SUPERVISOR_ONLY),
     ("GET", "/admin/users/new"): (get("/admin/users/new"), SUPERVISOR_ONLY),
-    ("POST", "/admin/users/new"): (post("/admin/users/new", {"email": "bad"}),
-                                   account_route(404, sue=400)),
+    ("POST", "/admin/users/new"): (
+        post("/admin/users/new", {"email": "bad"}),
+        account_route(404, sue=400),
+    ),
     ("GET", "/admin/users/invite"): (get("/admin/users/invite"), SUPERVISOR_ONLY),
-    ("POST", "/admin/users/invite"): (post("/admin/users/invite", {"email": "bad"}),
-                                      account_route(404, sue=400)),
+    ("POST", "/admin/users/invite"): (
+        post("/admin/users/invite", {"email": "bad"}),
+        account_route(404, sue=400),
+    ),
     ("POST", "/admin/users/{user_id:int}/deactivate"): (
-        post("/admin/users/{w.spare_user}/deactivate"), account_route(404, sue=303)),
+        post("/admin/users/{w.spare_user}/deactivate"),
+        account_route(404, sue=303),
+    ),
     ("POST", "/admin/users/{user_id:int}/reactivate"): (
-        post("/admin/users/{w.spare_user}/reactivate"), account_route(404, sue=303)),
+        post("/admin/users/{w.spare_user}/reactivate"),
+        account_route(404, sue=303),
+    ),
     ("POST", "/admin/users/{user_id:int}/invite-again"): (
-        post("/admin/users/{w.spare_user}/invite-again"), account_route(404, sue=200)),
+        post("/admin/users/{w.spare_user}/invite-again"),
+        account_route(404, sue=200),
+    ),
     # Notifications
     ("GET", "/notifications"): (get("/notifications"), account_route(200)),
     ("GET", "/notifications/badge"): (get("/notifications/badge"), account_route(200)),
     ("POST", "/notifications/read-all"): (post("/notifications/read-all"), account_route(303)),
     ("POST", "/notifications/{notification_id:int}/read"): (
-        post("/notifications/{w.alice_notification}/read"), account_route(404, alice=303)),
+        post("/notifications/{w.alice_notification}/read"),
+        account_route(404, alice=303),
+    ),
     # Cases
     ("GET", "/cases"): (get("/cases"), account_route(200)),
     ("GET", "/cases/new"): (get("/cases/new"), account_route(200)),
-    ("POST", "/cases/new"): (upload("/cases/new"), account_route(404, anon=200, alice=400,
-                                                                  bob=400, eve=400)),
+    ("POST", "/cases/new"): (
+        upload("/cases/new"),
+        account_route(404, anon=200, alice=400, bob=400, eve=400),
+    ),
     ("GET", "/cases/{ref:str}"): (get(REF), case_route(200)),
     ("GET", "/cases/{ref:str}/timeline"): (get(REF + "/timeline"), case_route(200)),
     ("GET", "/cases/{ref:str}/statements"): (get(REF + "/statements"), case_route(200)),
     ("POST", "/cases/{ref:str}/statements"): (
         post(REF + "/statements", {"channel": "all", "text": "Hello"}, htmx=True),
-        case_route(200, anon=200, lee=403)),
+        case_route(200, anon=200, lee=403),
+    ),
     ("GET", "/cases/{ref:str}/ledger/{seq:int}"): (get(REF + "/ledger/0"), case_route(200)),
     ("GET", "/cases/{ref:str}/proof.json"): (get(REF + "/proof.json"), case_route(200)),
     ("POST", "/cases/{ref:str}/respondent"): (
         post(REF + "/respondent", {"email": "carol@example.net"}),
-        case_route(403, alice=409, ada=409, sue=409)),
+        case_route(403, alice=409, ada=409, sue=409),
+    ),
     ("POST", "/cases/{ref:str}/participants"): (
         post(REF + "/participants", {"email": "eve@example.com", "role": "legal"}),
-        case_route(404, sue=400)),
+        case_route(404, sue=400),
+    ),
     ("GET", "/cases/{ref:str}/evidence"): (get(REF + "/evidence"), case_route(200)),
-    ("POST", "/cases/{ref:str}/evidence"): (upload(REF + "/evidence"), case_route(200, anon=200, lee=403)),
+    ("POST", "/cases/{ref:str}/evidence"): (
+        upload(REF + "/evidence"),
+        case_route(200, anon=200, lee=403),
+    ),
     ("GET", "/cases/{ref:str}/evidence/{evidence_id:int}/download"): (
-        get(REF + "/evidence/{w.evidence_id}/download"), case_route(200)),
+        get(REF + "/evidence/{w.evidence_id}/download"),
+        case_route(200),
+    ),
     ("GET", "/cases/{ref:str}/evidence/{evidence_id:int}/preview"): (
-        get(REF + "/evidence/{w.evidence_id}/preview"), case_route(200)),
+        get(REF + "/evidence/{w.evidence_id}/preview"),
+        case_route(200),
+    ),
 }
 
 
@@ -171,31 +212,46 @@ def app_routes(app) -> set[tuple[str, str]]:
 
 async def test_every_route_has_a_row(app):
     assert app_routes(app) == set(ROUTES), (
-        "routes without a row: " + repr(sorted(app_routes(app) - set(ROUTES)))
-        + "; rows without a route: " + repr(sorted(set(ROUTES) - app_routes(app))))
+        "routes without a row: "
+        + repr(sorted(app_routes(app) - set(ROUTES)))
+        + "; rows without a route: "
+        + repr(sorted(set(ROUTES) - app_routes(app)))
+    )
 
 
 async def join(case_id: int, user_id: int, role: str) -> None:
     await CaseParticipant.insert(
-        CaseParticipant(case=case_id, user=user_id, role=role, added_at=datetime.now(UTC)))
+        CaseParticipant(case=case_id, user=user_id, role=role, added_at=datetime.now(UTC))
+    )
 
 
 @pytest.fixture
 async def world(people, browser) -> World:
     alice = await browser(people["alice"])
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
-    response = await file_dispute(alice, {**GOOD, "respondent_email": "bob@example.com"},
-                                  files=[("chart.png", png, "image/png")])
+    response = await file_dispute(
+        alice,
+        {**GOOD, "respondent_email": "bob@example.com"},
+        files=[("chart.png", png, "image/png")],
+    )
     ref = response.headers["location"].removeprefix("/cases/")
     case = await Case.select(Case.id).where(Case.ref == ref).first()
-    for name, role in (("ivy", "investigator"), ("lee", "legal"), ("mona", "mediator"),
-                       ("ari", "arbitrator")):
+    for name, role in (
+        ("ivy", "investigator"),
+        ("lee", "legal"),
+        ("mona", "mediator"),
+        ("ari", "arbitrator"),
+    ):
         await join(case["id"], people[name].id, role)
     evidence = await Evidence.select(Evidence.id).first()
-    notification = await Notification.select(Notification.id).where(
-        Notification.user == people["alice"].id).first()
-    spare = await User.insert(User(email="spare@example.com", name="Spare", role="agent",
-                                   created_at=datetime.now(UTC))).returning(User.id)
+    notification = (
+        await Notification.select(Notification.id)
+        .where(Notification.user == people["alice"].id)
+        .first()
+    )
+    spare = await User.insert(
+        User(email="spare@example.com", name="Spare", role="agent", created_at=datetime.now(UTC))
+    ).returning(User.id)
     return World(ref, evidence["id"], notification["id"], spare[0]["id"])
 
 
