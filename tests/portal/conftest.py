@@ -9,6 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ledger.audit import verify_log
+from ledger.integrator import integrate
+from ledger.keys import trusted_verifiers
 from portal.app import create_app
 from portal.settings import Settings
 from tests.people import CAST, Browser, Person, make_person
@@ -51,6 +54,26 @@ async def app(settings: Settings):
     yield application
     stop.set()
     await task
+    await ledger_verifies(application)
+
+
+async def ledger_verifies(application) -> None:
+    """After every test of the web app: integrate what is left, then `verify` the whole log.
+
+    Whatever a test did through the app (filings, statements, evidence, downloads), the
+    ledger it leaves behind must pass every check of the spec.
+    """
+    keyring = application.state.keyring
+    engine = application.state.settings.database_url
+    from portal.database import bind_tables, connected, create_engine
+    from portal.tables import ALL_TABLES
+
+    db = create_engine(engine)
+    bind_tables(db, ALL_TABLES)
+    async with connected(db, pool_size=2):
+        await integrate(keyring, wait=True)
+        report = await verify_log(keyring.origin, trusted_verifiers(keyring))
+    assert report.ok, report.render()
 
 
 @pytest.fixture
