@@ -28,6 +28,7 @@ from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
 from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
+from portal.cases.evidence_controllers import EvidenceController
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -81,6 +82,7 @@ def route_handlers() -> list[object]:
         PasswordResetController,
         AdminUsersController,
         NotificationController,
+        EvidenceController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
         ),

@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from portal.cases.uploads import KINDS
+
 log = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("development", "production")
@@ -65,6 +67,9 @@ class Settings:
     max_upload_mb: int = 250
     """PORTAL_MAX_UPLOAD_MB: the largest evidence file accepted, in MiB."""
 
+    evidence_types: frozenset[str] = frozenset(KINDS)
+    """PORTAL_EVIDENCE_TYPES: the media types accepted as evidence (comma-separated)."""
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -105,6 +110,14 @@ class Settings:
             raise ConfigurationError(
                 f"PORTAL_SMTP_URL must start with smtp:// or smtps://; got {smtp_url!r}."
             )
+        evidence_types = frozenset(
+            t.strip().lower() for t in env.get("PORTAL_EVIDENCE_TYPES", "").split(",") if t.strip()
+        ) or frozenset(KINDS)
+        if unknown := sorted(evidence_types - KINDS.keys()):
+            raise ConfigurationError(
+                f"PORTAL_EVIDENCE_TYPES names {', '.join(unknown)}, which the portal cannot "
+                f"recognise; choose among {', '.join(KINDS)}."
+            )
         secure_default = "1" if mode == "production" else "0"
         secure = env.get("PORTAL_SECURE_COOKIES", secure_default).lower()
         if secure not in ("0", "1", "true", "false", "yes", "no"):
@@ -123,6 +136,7 @@ class Settings:
             mail_from=env.get("PORTAL_MAIL_FROM") or "Dispute portal <portal@localhost>",
             secure_cookies=secure in ("1", "true", "yes"),
             max_upload_mb=max_upload_mb,
+            evidence_types=evidence_types,
         )
 
     def prepare(self) -> Settings:

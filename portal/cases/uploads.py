@@ -53,6 +53,25 @@ KINDS = {
 PREVIEWABLE = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"))
 
 
+def accepted_kinds(allowed: frozenset[str]) -> str:
+    """The kinds of file the allow-list admits, as a person would name them."""
+    labels = {
+        "image": _("images"),
+        "pdf": _("PDF"),
+        "text": _("text"),
+        "csv": _("CSV"),
+        "json": _("JSON"),
+        "audio": _("audio"),
+        "video": _("video"),
+        "zip": _("zip files"),
+    }
+    kinds = list(dict.fromkeys(KINDS[t] for t in KINDS if t in allowed))
+    named = [str(labels[k]) for k in kinds]
+    if len(named) <= 1:
+        return "".join(named)
+    return _("%(some)s or %(last)s", some=", ".join(named[:-1]), last=named[-1])
+
+
 def sniff(head: bytes, name: str, text_ok: bool) -> str | None:
     """The media type the file's first bytes show, or None when it is not allowed."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -83,7 +102,7 @@ def sniff(head: bytes, name: str, text_ok: bool) -> str | None:
             return "text/csv"
         if lowered.endswith(".json") and head.lstrip()[:1] in (b"{", b"["):
             return "application/json"
-        if not head.lstrip()[:1] == b"<":  # HTML or SVG as "text" is refused
+        if head.lstrip()[:1] != b"<":  # HTML or SVG as "text" is refused
             return "text/plain"
     return None
 
@@ -209,9 +228,9 @@ class _FileWriter:
             return Rejected(
                 self.name,
                 _(
-                    "%(name)s is not a kind of file we accept. Send images, PDF, text, CSV, "
-                    "JSON, audio, video or zip files.",
+                    "%(name)s is not a kind of file we accept. Send %(kinds)s.",
                     name=self.name,
+                    kinds=accepted_kinds(self.allowed),
                 ),
             )
         self.handle.flush()
@@ -255,15 +274,19 @@ async def receive_form(
     *,
     data_dir: Path,
     max_file_bytes: int,
-    allowed: frozenset[str] = frozenset(KINDS),
+    allowed: frozenset[str] | None = None,
     check_csrf: Callable[[str | None], bool],
 ) -> ReceivedForm:
     """Read a multipart request to the end, storing its files; see the module docstring.
 
-    `check_csrf` is given the X-CSRFToken header, or the `_csrf_token` field when the
-    header is absent; the field must come before any file, so that nothing is written
-    for a forged request.
+    `allowed` is the allow-list of media types; by default the app's configured
+    `evidence_types`. `check_csrf` is given the X-CSRFToken header, or the `_csrf_token`
+    field when the header is absent; the field must come before any file, so that
+    nothing is written for a forged request.
     """
+    if allowed is None:
+        settings = getattr(request.app.state, "settings", None)
+        allowed = settings.evidence_types if settings is not None else frozenset(KINDS)
     parser = PushMultipartParser(
         boundary_of(request.headers.get("content-type", "")),
         max_segment_count=MAX_FILES + MAX_FIELDS,
