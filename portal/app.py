@@ -15,6 +15,8 @@ from pathlib import Path
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
@@ -28,6 +30,7 @@ from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
 from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
+from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
@@ -82,6 +85,7 @@ def route_handlers() -> list[object]:
         PasswordResetController,
         AdminUsersController,
         NotificationController,
+        CaseController,
         EvidenceController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
@@ -129,6 +133,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(),
         exception_handlers={LedgerError: ledger_error, Exception: handle_error},
         request_max_body_size=1024 * 1024,
+        # The schema as JSON only: the interactive viewers load scripts from CDNs, which
+        # the Content-Security-Policy (rightly) refuses.
+        openapi_config=OpenAPIConfig(
+            title="Dispute portal", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
+        ),
     )
     # Outermost, so that every response (error pages and static files too) gets them.
     app.asgi_handler = security_headers(app.asgi_handler)
