@@ -60,6 +60,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         super().__init__(path=path, **connection_kwargs)
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
+        self._closed = False
 
     async def get_connection(self) -> aiosqlite.Connection:
         while self._idle:
@@ -78,12 +79,16 @@ class PooledSQLiteEngine(SQLiteEngine):
             with contextlib.suppress(Exception):
                 await connection.rollback()
             healthy = not connection.in_transaction
-        if healthy and len(self._idle) < self.pool_size:
+        # After `close_pool` the engine still works, one connection per query: a
+        # connection kept then would have no one to close it, and an open aiosqlite
+        # connection's thread keeps the process from exiting.
+        if healthy and not self._closed and len(self._idle) < self.pool_size:
             self._idle.append(connection)
         else:
             await connection.close()
 
     async def close_pool(self) -> None:
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
