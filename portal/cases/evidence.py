@@ -23,7 +23,8 @@ from portal.cases.uploads import PREVIEWABLE, ReceivedFile, stored_path
 from portal.database import write_transaction
 from portal.errors import FormInvalid, NotAllowed
 from portal.i18n import _
-from portal.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel
+from portal.notifications.notify import notify
+from portal.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel, readers
 from portal.web.viewer import Viewer
 
 log = logging.getLogger(__name__)
@@ -110,24 +111,53 @@ async def add_files(
     role = acting_role(access, channel.name)
     async with write_transaction(Evidence._meta.db):
         seq = await record_files(
-            keyring, ref, access.case_id, files, access.viewer, role, channel.name,
-            channel.party_id, now,
+            keyring,
+            ref,
+            access.case_id,
+            files,
+            access.viewer,
+            role,
+            channel.name,
+            channel.party_id,
+            now,
         )
         await Case.update({Case.updated_at: now}).where(Case.id == access.case_id)
+        others = [
+            u
+            for u in await readers(access.case_id, channel.name, channel.party_id)
+            if u != access.viewer.id
+        ]
+        link = f"/cases/{ref}" + (
+            f"?channel={channel.name}" + (f"&party={channel.party_id}" if channel.party_id else "")
+            if channel.name != "all"
+            else ""
+        )
+        await notify(
+            others,
+            "evidence_added",
+            case_ref=ref,
+            link=link,
+            template="evidence_added",
+            author_name=access.viewer.name,
+            count=len(files),
+        )
     return seq
 
 
 async def visible_file(access: CaseAccess, evidence_id: int, data_dir: Path) -> dict[str, Any]:
     """The case's file if the viewer may see it, with its `path` on disk; otherwise 404."""
-    row = await Evidence.select().where(
-        (Evidence.id == evidence_id) & (Evidence.case == access.case_id)
-    ).first()
+    row = (
+        await Evidence.select()
+        .where((Evidence.id == evidence_id) & (Evidence.case == access.case_id))
+        .first()
+    )
     if row is None or not access.can_see_file(row["channel"], row["caucus_party"]):
         raise NotFoundException()
     row["path"] = stored_path(data_dir, row["sha256"])
     if not row["path"].is_file():
-        log.error("Evidence %s of case %s is missing from %s", evidence_id, access.case_id,
-                  row["path"])
+        log.error(
+            "Evidence %s of case %s is missing from %s", evidence_id, access.case_id, row["path"]
+        )
         raise NotFoundException()
     return row
 

@@ -216,3 +216,18 @@ async def test_a_supervisor_assigns_an_investigator_who_then_sees_the_case(peopl
         f"/cases/{ref}/participants", {"email": "sam@example.com", "role": "assessor"}
     )
     assert refused.status_code == 404
+
+
+async def test_the_others_are_told_of_new_evidence(people, browser):
+    alice, ref = await open_case(people, browser, respondent_email="bob@example.com")
+    files = [
+        ("_csrf_token", (None, "")),
+        ("channel", (None, "all")),
+        ("evidence", ("a.txt", b"first", "text/plain")),
+        ("evidence", ("b.txt", b"second", "text/plain")),
+    ]
+    response = await alice.post(f"/cases/{ref}/evidence", files=files, htmx=True)
+    assert response.status_code == 200
+    told = await Notification.select().where(Notification.kind == "evidence_added")
+    assert {n["user"] for n in told} == {people["bob"].id, people["ada"].id}
+    assert all("2 files" in n["message"] for n in told), [n["message"] for n in told]
