@@ -69,7 +69,9 @@ def accepted_kinds(allowed: frozenset[str]) -> str:
     named = [str(labels[k]) for k in kinds]
     if len(named) <= 1:
         return "".join(named)
-    return _("%(some)s or %(last)s", some=", ".join(named[:-1]), last=named[-1])
+    # The list separator is a translation too: Chinese lists with 、 not a comma.
+    separator = _(", ")
+    return _("%(some)s or %(last)s", some=separator.join(named[:-1]), last=named[-1])
 
 
 def sniff(head: bytes, name: str, text_ok: bool) -> str | None:
