@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from portal.accounts.tables import User, WebSession
@@ -143,3 +145,19 @@ async def test_language_follows_the_browser_until_chosen(browser, header, expect
     b = await browser()
     page = await b.get("/login", headers={"Accept-Language": header})
     assert expected in page.text
+
+
+async def test_guessing_across_many_accounts_locks_the_address(people, browser):
+    b = await browser()
+    # All at once, as a guessing script would: the slowing-down overlaps.
+    responses = await asyncio.gather(
+        *[
+            b.post("/login", {"email": f"someone{number}@example.com", "password": "a guess!!"})
+            for number in range(20)
+        ]
+    )
+    assert all("The email address or password is not right." in r.text for r in responses)
+    # Even the right password for a real account is refused from this address now.
+    response = await b.post("/login", {"email": "alice@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Too many failed logins from your network. Try again after" in response.text
