@@ -14,7 +14,7 @@ from litestar.response import Redirect, Response, Template
 
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
-from portal.cases import filing, statements, timeline
+from portal.cases import deadlines, filing, lifecycle, states, statements, surveys, timeline
 from portal.cases.categories import CATEGORIES, category_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import Case, CaseParticipant
@@ -43,8 +43,10 @@ def _channel(access: CaseAccess, channel: str | None, party: int | None) -> Chan
     return Channel(name, party if name == CAUCUS else None)
 
 
-async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, current: Channel):
+async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, current: Channel,
+                       **extra: Any) -> dict[str, Any]:  # fmt: skip
     people = await timeline.people_on(access.case_id)
+    at = deadlines.now()
     events = await timeline.timeline(ref, access)
     names = await timeline.names_for(events, people)
     return {
@@ -61,6 +63,19 @@ async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, curre
             access.case_id, access, current.name, current.party_id
         ),
         "evidence": await timeline.evidence_list(access.case_id, access),
+        "actions": states.available(case, access, at),
+        "proposal": await timeline.current_proposal(access.case_id),
+        "requests": await timeline.info_requests(access.case_id, access),
+        "survey": await timeline.survey_of(access.case_id),
+        "remaining": deadlines.remaining(case, at),
+        "now": at,
+        "action_errors": {},
+        "action_form": {},
+        "severities": lifecycle.SEVERITIES,
+        "responsibilities": lifecycle.RESPONSIBILITIES,
+        "remedies": lifecycle.REMEDIES,
+        "categories": [(key, category_label(key)) for key in CATEGORIES],
+        **extra,
     }
 
 
@@ -273,6 +288,67 @@ class CaseController(Controller):
                 viewer,
                 access,
             )
+        except FormInvalid as exc:
+            raise PortalError(" ".join(exc.errors.values())) from exc
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+    @post("/{ref:str}/actions/{action:str}")
+    async def act(self, request: Req, ref: str, action: str) -> Response[Any] | Template:
+        """One step of the case's life (see portal.cases.states); the table decides."""
+        case, access = await case_access(_viewer(request), ref)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            await lifecycle.take_action(request.app.state.keyring, ref, access, action, form)
+        except states.TransitionRefused as exc:
+            raise NotAllowed(str(exc)) from exc
+        except FormInvalid as exc:
+            context = await room_context(
+                ref,
+                case,
+                access,
+                Channel("all"),
+                action_errors={action: exc.errors},
+                action_form=form,
+                open_action=action,
+            )
+            return page("cases/room.html", status_code=400, **context)
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+    @post("/{ref:str}/respondent-questions")
+    async def ask_respondent(self, request: Req, ref: str) -> Response[Any] | Template:
+        case, access = await case_access(_viewer(request), ref)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            await lifecycle.ask_respondent(request.app.state.keyring, ref, access, form)
+        except FormInvalid as exc:
+            context = await room_context(
+                ref,
+                case,
+                access,
+                Channel("all"),
+                action_errors={"ask_respondent": exc.errors},
+                action_form=form,
+                open_action="ask_respondent",
+            )
+            return page("cases/room.html", status_code=400, **context)
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+    @post("/{ref:str}/requests/{request_id:int}/answer")
+    async def answer_request(self, request: Req, ref: str, request_id: int) -> Response[Any]:
+        _case, access = await case_access(_viewer(request), ref)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            await lifecycle.answer_request(request.app.state.keyring, ref, access, request_id, form)
+        except FormInvalid as exc:
+            raise PortalError(" ".join(exc.errors.values())) from exc
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+    @post("/{ref:str}/survey")
+    async def survey(self, request: Req, ref: str) -> Response[Any]:
+        case, access = await case_access(_viewer(request), ref)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            await surveys.answer(request.app.state.keyring, ref, case, access, form)
         except FormInvalid as exc:
             raise PortalError(" ".join(exc.errors.values())) from exc
         return Redirect(f"/cases/{ref}", status_code=303)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,7 +26,6 @@ from portal.i18n import _
 from portal.notifications.notify import notify
 from portal.web.viewer import Viewer
 
-FIRST_REVIEW = timedelta(days=3)
 TEXT_LIMIT = 20_000
 ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,19}$")
 
@@ -185,7 +184,10 @@ def filing_body(filing: Filing, claimant: Viewer) -> dict[str, Any]:
 async def file_case(
     keyring: Keyring, claimant: Viewer, filing: Filing, files: list[ReceivedFile]
 ) -> Filed:
-    now = datetime.now(UTC)
+    from portal.cases import deadlines
+
+    now = deadlines.now()
+    first_review = await deadlines.stage_deadline("submitted", "standard", now)
     engine = Case._meta.db
     async with write_transaction(engine):
         ref = await next_reference(now.year)
@@ -202,8 +204,9 @@ async def file_case(
                 amount=filing.amount,
                 asset=filing.asset,
                 remedy_wanted=filing.remedy_wanted,
-                deadline_at=now + FIRST_REVIEW,
+                deadline_at=first_review,
                 next_step_by=roles.AGENT,
+                state_since=now,
                 filed_at=now,
                 updated_at=now,
             )

@@ -6,6 +6,7 @@ room can link every item to its receipt.
 
 from piccolo.columns import (
     BigInt,
+    Boolean,
     Date,
     ForeignKey,
     Integer,
@@ -43,8 +44,15 @@ class Case(Table, tablename="dispute_case"):
     amount = Varchar(length=40, default="")  # a decimal string, as the ledger keeps amounts
     asset = Varchar(length=20, default="")
     remedy_wanted = Text()
-    deadline_at = Timestamptz(null=True, default=None)
+    in_scope = Boolean(null=True, default=None)
+    deadline_at = Timestamptz(null=True, default=None, index=True)
     next_step_by = Varchar(length=32, default="agent")  # the role that owes the next step
+    # While the case waits on the claimant the staff clock stops: what was left of it.
+    paused_remaining = Integer(null=True, default=None)  # seconds
+    state_since = Timestamptz(null=True, default=None)
+    proposal_author = Integer(null=True, default=None)  # user id of the current proposal's
+    reconsidered_by = Integer(null=True, default=None)  # who took up the reconsideration
+    remedy_reference = Varchar(length=200, default="")
     filed_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -87,6 +95,78 @@ class Evidence(Table, tablename="case_evidence"):
     sha256 = Varchar(length=64, index=True)
     case_seq = Integer()
     created_at = Timestamptz()
+    platform_record = Boolean(default=False)  # supplied by the platform's staff or systems
 
 
-CASE_TABLES: list[type[Table]] = [CaseCounter, Case, CaseParticipant, Statement, Evidence]
+class Proposal(Table, tablename="case_proposal"):
+    """An assessment report and the remedy it proposes; a revision is a new row."""
+
+    id = Serial(primary_key=True)
+    case = ForeignKey(references=Case, index=True)
+    author = ForeignKey(references=User)
+    findings = Text()
+    responsibility = Varchar(length=16)  # platform, user, shared, third_party
+    remedy = Varchar(length=16)  # refund, compensation, unfreeze, warning, no_action
+    amount = Varchar(length=40, default="")
+    asset = Varchar(length=20, default="")
+    remedy_details = Text(default="")
+    answer_due = Timestamptz()
+    case_seq = Integer()
+    created_at = Timestamptz()
+
+
+class InfoRequest(Table, tablename="case_info_request"):
+    """Questions to a party, with a due date, and their answer once given."""
+
+    id = Serial(primary_key=True)
+    case = ForeignKey(references=Case, index=True)
+    addressee = ForeignKey(references=User)
+    asked_by = ForeignKey(references=User)
+    questions = Text()
+    due_at = Timestamptz()
+    answer = Text(default="")
+    answered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Survey(Table, tablename="case_survey"):
+    """The claimant's satisfaction with a closed case: 1 to 5, and a comment."""
+
+    id = Serial(primary_key=True)
+    case = ForeignKey(references=Case, unique=True)
+    score = Integer()
+    comment = Text(default="")
+    created_at = Timestamptz()
+
+
+class DeadlinePolicy(Table, tablename="deadline_policy"):
+    """How long each stage may take, per priority; supervisors edit it."""
+
+    id = Serial(primary_key=True)
+    stage = Varchar(length=32)
+    priority = Varchar(length=16)
+    hours = Integer()
+
+
+class DeadlineReminder(Table, tablename="deadline_reminder"):
+    """A reminder sent for one deadline of one case: the unique key makes it once only."""
+
+    id = Serial(primary_key=True)
+    case = ForeignKey(references=Case)
+    deadline_at = Timestamptz()
+    kind = Varchar(length=16)  # due_soon, overdue
+    sent_at = Timestamptz()
+
+
+CASE_TABLES: list[type[Table]] = [
+    CaseCounter,
+    Case,
+    CaseParticipant,
+    Statement,
+    Evidence,
+    Proposal,
+    InfoRequest,
+    Survey,
+    DeadlinePolicy,
+    DeadlineReminder,
+]

@@ -15,7 +15,7 @@ from typing import Any
 from ledger.tables import LedgerEntry
 from portal.accounts.tables import User
 from portal.cases.events import user_id_of
-from portal.cases.tables import CaseParticipant, Evidence, Statement
+from portal.cases.tables import CaseParticipant, Evidence, InfoRequest, Proposal, Statement, Survey
 from portal.i18n import _, ngettext
 from portal.policy import CAUCUS, CaseAccess
 
@@ -165,3 +165,31 @@ async def evidence_list(case_id: int, access: CaseAccess) -> list[dict[str, Any]
         .order_by(Evidence.id)
     )
     return [r for r in rows if access.can_see_file(r["channel"], r["caucus_party"])]
+
+
+async def current_proposal(case_id: int) -> dict[str, Any] | None:
+    """The latest proposal (a revision replaces the one before)."""
+    return (
+        await Proposal.select(*Proposal.all_columns(), Proposal.author.name.as_alias("author_name"))
+        .where(Proposal.case == case_id)
+        .order_by(Proposal.id, ascending=False)
+        .first()
+    )
+
+
+async def info_requests(case_id: int, access: CaseAccess) -> list[dict[str, Any]]:
+    """Questions put to the parties: staff see all; a party sees those put to them."""
+    rows = (
+        await InfoRequest.select(
+            *InfoRequest.all_columns(), InfoRequest.asked_by.name.as_alias("asked_by_name")
+        )
+        .where(InfoRequest.case == case_id)
+        .order_by(InfoRequest.id)
+    )
+    if access.is_staff:
+        return rows
+    return [r for r in rows if r["addressee"] == access.viewer.id]
+
+
+async def survey_of(case_id: int) -> dict[str, Any] | None:
+    return await Survey.select().where(Survey.case == case_id).first()

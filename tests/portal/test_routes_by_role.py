@@ -185,6 +185,21 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post(REF + "/participants", {"email": "eve@example.com", "role": "legal"}),
         case_route(404, sue=400),
     ),
+    # The world's case is `submitted`: only the agent (or a supervisor) may start the review;
+    # once ada has, the case is in triage and sue (asked later) is refused too.
+    ("POST", "/cases/{ref:str}/actions/{action:str}"): (
+        post(REF + "/actions/start_review"),
+        case_route(403, ada=303),
+    ),
+    ("POST", "/cases/{ref:str}/respondent-questions"): (
+        post(REF + "/respondent-questions", {"questions": ""}),
+        case_route(403, ivy=400, sue=400),
+    ),
+    ("POST", "/cases/{ref:str}/requests/{request_id:int}/answer"): (
+        post(REF + "/requests/999/answer", {"answer": "x"}),
+        case_route(404),
+    ),
+    ("POST", "/cases/{ref:str}/survey"): (post(REF + "/survey", {"score": "5"}), case_route(400)),
     ("GET", "/cases/{ref:str}/evidence"): (get(REF + "/evidence"), case_route(200)),
     ("POST", "/cases/{ref:str}/evidence"): (
         upload(REF + "/evidence"),

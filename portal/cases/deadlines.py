@@ -1,0 +1,103 @@
+"""Deadlines: how long each stage may take, per priority, and the clock that pauses.
+
+The policy is a table supervisors edit; a stage without a row there takes its
+default below. While a case waits on the claimant (`awaiting_info`) the staff's clock
+stops: what was left of it is kept and given back when the claimant answers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from portal.accounts import roles
+from portal.cases.tables import DeadlinePolicy
+
+PRIORITIES = ("standard", "priority")
+
+# (standard hours, priority hours) per stage: first review in 24 hours, or 4.
+DEFAULTS: dict[str, tuple[int, int]] = {
+    "submitted": (24, 4),
+    "triage": (24, 4),
+    "awaiting_info": (120, 72),
+    "investigation": (120, 48),
+    "assessment": (72, 24),
+    "proposed": (168, 72),
+    "objected": (72, 24),
+    "reconsideration": (72, 24),
+    "rejected": (336, 336),  # the claimant's 14 days to appeal
+    "appealed": (72, 24),
+    "resolved": (120, 48),
+    "mediation": (72, 24),
+    "arbitration": (72, 24),
+}
+
+OWNER = {
+    "submitted": roles.AGENT,
+    "triage": roles.AGENT,
+    "awaiting_info": roles.CLAIMANT,
+    "investigation": roles.INVESTIGATOR,
+    "assessment": roles.ASSESSOR,
+    "proposed": roles.CLAIMANT,
+    "objected": roles.ASSESSOR,
+    "reconsideration": roles.ASSESSOR,
+    "rejected": roles.CLAIMANT,
+    "appealed": roles.SUPERVISOR,
+    "resolved": roles.AGENT,
+    "mediation": roles.SUPERVISOR,
+    "arbitration": roles.SUPERVISOR,
+}
+"""Who owes the next step in each state."""
+
+_clock_offset = timedelta(0)
+
+
+def now() -> datetime:
+    """The portal's clock. Tests move it forward (`advance_clock`) instead of sleeping."""
+    return datetime.now(UTC) + _clock_offset
+
+
+def advance_clock(by: timedelta) -> None:
+    global _clock_offset
+    _clock_offset += by
+
+
+def reset_clock() -> None:
+    global _clock_offset
+    _clock_offset = timedelta(0)
+
+
+async def policy() -> dict[tuple[str, str], int]:
+    """Hours per (stage, priority): the defaults, overridden by the supervisors' table."""
+    hours = {
+        (stage, level): pair[index]
+        for stage, pair in DEFAULTS.items()
+        for index, level in enumerate(PRIORITIES)
+    }
+    for row in await DeadlinePolicy.select():
+        hours[(row["stage"], row["priority"])] = row["hours"]
+    return hours
+
+
+async def stage_deadline(stage: str, priority: str, start: datetime) -> datetime | None:
+    hours = (await policy()).get((stage, priority if priority in PRIORITIES else "standard"))
+    return start + timedelta(hours=hours) if hours is not None else None
+
+
+def remaining(case: dict[str, Any], at: datetime) -> int | None:
+    """Seconds left on the case's current deadline (negative when overdue)."""
+    deadline = case.get("deadline_at")
+    if deadline is None:
+        return None
+    deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+    return int((deadline - at).total_seconds())
+
+
+async def set_policy(stage: str, priority: str, hours: int) -> None:
+    updated = (
+        await DeadlinePolicy.update({DeadlinePolicy.hours: hours})
+        .where((DeadlinePolicy.stage == stage) & (DeadlinePolicy.priority == priority))
+        .returning(DeadlinePolicy.id)
+    )
+    if not updated:
+        await DeadlinePolicy.insert(DeadlinePolicy(stage=stage, priority=priority, hours=hours))
