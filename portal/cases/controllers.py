@@ -14,7 +14,7 @@ from litestar.response import Redirect, Response, Template
 
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
-from portal.cases import deadlines, filing, lifecycle, states, statements, surveys, timeline
+from portal.cases import deadlines, filing, lifecycle, statements, states, surveys, timeline
 from portal.cases.categories import CATEGORIES, category_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import Case, CaseParticipant
