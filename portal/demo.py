@@ -23,7 +23,8 @@ from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.service import create_user
 from portal.accounts.tables import User
 from portal.cases import filing
-from portal.cases.events import SYSTEM, actor, record
+from portal.cases.events import SYSTEM, record
+from portal.cases.lifecycle import take_action
 from portal.cases.statements import post_statement
 from portal.cases.tables import Case, CaseParticipant
 from portal.cases.uploads import ReceivedFile, sniff, stored_path
@@ -166,35 +167,10 @@ async def _join(keyring: Keyring, ref: str, account: DemoAccount, role: str) -> 
         )
 
 
-async def _move(
-    keyring: Keyring,
-    ref: str,
-    by: DemoAccount,
-    role: str,
-    to: str,
-    reason: str,
-    next_step_by: str,
-    days: int,
-) -> None:
-    """Put a demo case in a later state, with the transition in its ledger."""
-    case = await Case.select(Case.id, Case.state).where(Case.ref == ref).first()
-    now = datetime.now(UTC)
-    async with write_transaction(Case._meta.db):
-        await record(
-            keyring,
-            ref,
-            "case.transitioned",
-            actor(by.viewer.id, role),
-            {"from": case["state"], "to": to, "reason": reason},
-        )
-        await Case.update(
-            {
-                Case.state: to,
-                Case.next_step_by: next_step_by,
-                Case.deadline_at: now + timedelta(days=days),
-                Case.updated_at: now,
-            }
-        ).where(Case.id == case["id"])
+async def _step(keyring: Keyring, ref: str, by: DemoAccount, action: str, **form: str) -> None:
+    """Take one step of the case's life through the state table, as the web would."""
+    _case, access = await case_access(by.viewer, ref)
+    await take_action(keyring, ref, access, action, form)
 
 
 async def _say(
@@ -248,28 +224,11 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
             store_demo_file(settings, "orders.csv", orders_csv()),
         ],
     )
-    await _join(keyring, liquidation, people["ivy"], roles.INVESTIGATOR)
+    ada, ivy, sam = people["ada"], people["ivy"], people["sam"]
+    await _step(keyring, liquidation, ada, "start_review")
+    await _step(keyring, liquidation, ada, "accept", severity="high", category="liquidation",
+                in_scope="yes")  # fmt: skip
     await _join(keyring, liquidation, people["lee"], roles.LEGAL)
-    await _move(
-        keyring,
-        liquidation,
-        people["ada"],
-        roles.AGENT,
-        "triage",
-        "Taken into first review.",
-        roles.AGENT,
-        2,
-    )
-    await _move(
-        keyring,
-        liquidation,
-        people["ada"],
-        roles.AGENT,
-        "investigation",
-        "In scope: a liquidation during a price spike.",
-        roles.INVESTIGATOR,
-        7,
-    )
     await _say(
         keyring,
         liquidation,
@@ -304,17 +263,22 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         },
         [store_demo_file(settings, "转账凭证.pdf", pdf("Bank transfer receipt CNY 7000"))],
     )
+    await _step(keyring, p2p, ada, "start_review")
+    await _step(keyring, p2p, ada, "accept", severity="medium", category="deposit_withdrawal",
+                in_scope="yes")  # fmt: skip
+    await _step(
+        keyring,
+        p2p,
+        ivy,
+        "hand_over",
+        summary="C2C 订单日志显示卖方在 14:05 确认收款并放币；资金账户流水未见入账。",
+    )
+    await _step(keyring, p2p, sam, "propose",
+                findings="放币记录与账户流水不一致，平台与卖方各有责任。",
+                responsibility="shared", remedy="compensation", amount="500", asset="USDT",
+                remedy_details="平台补偿 500 USDT，其余由双方协商。")  # fmt: skip
+    await _step(keyring, p2p, b, "request_mediation", reasons="希望由调解员协助与对方协商。")
     await _join(keyring, p2p, people["mona"], roles.MEDIATOR)
-    for to, by, why, owner in (
-        ("triage", people["ada"], "进入初审。", roles.AGENT),
-        ("investigation", people["ada"], "属于受理范围。", roles.INVESTIGATOR),
-        ("assessment", people["ivy"], "调查完成，交评估。", roles.ASSESSOR),
-        ("proposed", people["sam"], "建议：双方各承担一半。", roles.CLAIMANT),
-        ("mediation", people["sue"], "申请人请求调解。", roles.MEDIATOR),
-    ):
-        await _move(
-            keyring, p2p, by, by.role if by.role != "party" else roles.CLAIMANT, to, why, owner, 10
-        )
     await _say(keyring, p2p, b, "我希望尽快解决，已经等了三周。")
     await _say(keyring, p2p, people["mona"], "各位好，我是本案调解员。我会先分别与双方沟通。")
     await _say(keyring, p2p, people["mona"], "王先生，您能接受部分补偿吗？", "caucus", b.viewer.id)
@@ -362,22 +326,31 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         },
         [store_demo_file(settings, "fee-screen.png", png(48, 32, (180, 35, 24)))],
     )
-    await _join(keyring, fees, people["sam"], roles.ASSESSOR)
     await _join(keyring, fees, people["lee"], roles.LEGAL)
-    for to, by, role, why, owner in (
-        ("triage", people["ada"], roles.AGENT, "First review.", roles.AGENT),
-        ("investigation", people["ada"], roles.AGENT, "In scope.", roles.INVESTIGATOR),
-        ("assessment", people["sue"], roles.SUPERVISOR, "Records attached.", roles.ASSESSOR),
-        (
-            "proposed",
-            people["sam"],
-            roles.ASSESSOR,
-            "The fee table was out of date: refund 24 USDT.",
-            roles.CLAIMANT,
-        ),
-    ):
-        await _move(keyring, fees, by, role, to, why, owner, 7)
-    await _say(keyring, fees, people["sam"], "Proposal: refund 24 USDT within 3 working days.")
+    await _step(keyring, fees, ada, "start_review")
+    await _step(keyring, fees, ada, "accept", severity="low", category="fees_service",
+                in_scope="yes")  # fmt: skip
+    await _step(
+        keyring,
+        fees,
+        ivy,
+        "hand_over",
+        summary="The fee table shown at withdrawal was a cached, outdated copy.",
+    )
+    await _step(
+        keyring,
+        fees,
+        sam,
+        "propose",
+        findings="The fee table shown was out of date; the user was charged 24 USDT "
+        "more than the published fee.",
+        responsibility="platform",
+        remedy="refund",
+        amount="24",
+        asset="USDT",
+        remedy_details="Refund within 3 working days.",
+    )
+    await _say(keyring, fees, sam, "Proposal: refund 24 USDT within 3 working days.")
 
     # 5. A disputed KYC restriction in arbitration, with the tribunal's private notes.
     kyc = await _file(
@@ -397,17 +370,20 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         },
         [],
     )
-    await _join(keyring, kyc, people["ari"], roles.ARBITRATOR)
-    await _move(
+    await _step(keyring, kyc, ada, "start_review")
+    await _step(keyring, kyc, ada, "accept", severity="critical", category="kyc_aml",
+                in_scope="yes")  # fmt: skip
+    await _step(keyring, kyc, ivy, "hand_over", summary="KYC review notes attached.")
+    await _step(keyring, kyc, sam, "propose", findings="The restriction followed the policy.",
+                responsibility="user", remedy="no_action")  # fmt: skip
+    await _step(
         keyring,
         kyc,
-        people["sue"],
-        roles.SUPERVISOR,
-        "arbitration",
-        "Referred to arbitration at the claimant's request.",
-        roles.ARBITRATOR,
-        30,
+        a,
+        "request_arbitration",
+        reasons="The restriction has no basis; I ask for a binding decision.",
     )
+    await _join(keyring, kyc, people["ari"], roles.ARBITRATOR)
     await _say(
         keyring,
         kyc,
@@ -415,6 +391,41 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         "Timetable to follow; first I need the KYC review notes.",
         "tribunal",
     )
+
+    # 6. A rejected complaint the claimant has appealed to a supervisor.
+    spam = await _file(keyring, a, {
+        "category": "other",
+        "contested_resolution": "Support said promotions are not in scope.",
+        "what_happened": "I did not receive the 10 USDT sign-up bonus.",
+        "happened_on": (today - timedelta(days=3)).isoformat(),
+        "transaction_ids": "", "amount": "10", "asset": "USDT",
+        "remedy_wanted": "Pay the bonus.",
+    }, [])  # fmt: skip
+    await _step(keyring, spam, ada, "start_review")
+    await _step(keyring, spam, ada, "reject", in_scope="no",
+                reasons="Promotional bonuses are governed by the campaign terms, not this "
+                "dispute process.")  # fmt: skip
+    await _step(
+        keyring,
+        spam,
+        a,
+        "appeal",
+        reasons="The campaign terms promised the bonus for every new account.",
+    )
+
+    # 7. A withdrawal delay waiting for the claimant's answer (the staff clock is paused).
+    slow = await _file(keyring, b, {
+        "category": "deposit_withdrawal",
+        "contested_resolution": "客服说提现在审核中，但已经过了 10 天。",
+        "what_happened": "我于上周提现 0.5 BTC，至今未到账，状态一直显示处理中。",
+        "happened_on": (today - timedelta(days=10)).isoformat(),
+        "transaction_ids": "WD-990112", "amount": "0.5", "asset": "BTC",
+        "remedy_wanted": "尽快完成提现，或退回到账户。",
+    }, [])  # fmt: skip
+    await _step(keyring, slow, ada, "start_review")
+    await _step(keyring, slow, ada, "request_info",
+                questions="请提供提现的目标地址，以及收款平台的截图。",
+                due_date=(today + timedelta(days=5)).isoformat())  # fmt: skip
 
     cases = []
     for row in await Case.select(Case.id, Case.ref, Case.state).order_by(Case.id):

@@ -91,7 +91,9 @@ async def _people(case_id: int, *wanted: str) -> list[int]:
 
 
 async def _supervisors() -> list[int]:
-    rows = await User.select(User.id).where((User.role == roles.SUPERVISOR) & User.active)
+    rows = await User.select(User.id).where(
+        (User.role == roles.SUPERVISOR) & (User.active.eq(True))
+    )
     return [row["id"] for row in rows]
 
 
