@@ -27,7 +27,9 @@ ALL, STAFF, CAUCUS, TRIBUNAL = "all", "staff", "caucus", "tribunal"
 CHANNELS = (ALL, STAFF, CAUCUS, TRIBUNAL)
 PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
 
-CLOSED_STATES = frozenset(("closed", "withdrawn", "rejected"))
+# A rejected case stays open for its 14 days of appeal: the claimant may still write
+# and add evidence to support the appeal.
+CLOSED_STATES = frozenset(("closed", "withdrawn"))
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def check(action: str, case: dict[str, Any], access: CaseAccess, now: datetime) 
     if case["state"] not in transition.sources:
         raise TransitionRefused(
             _(
-                "“%(action)s” is not possible while the case is %(state)s.",
+                "“%(action)s” is not possible at this stage of the case (%(state)s).",
                 action=transition.label(),
                 state=state_label(case["state"]),
             )

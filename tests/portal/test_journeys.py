@@ -388,8 +388,8 @@ async def test_the_claimant_withdraws_and_nothing_is_left_to_do(people, browser)
         room = await b.get(f"/cases/{ref}")
         assert room.status_code == 200 and offered(room.text) == {}
     for b, action in ((ivy, "hand_over"), (alice, "withdraw"), (alice, "appeal")):
-        message = (f"“{states.ACTION_LABELS[action]()}” is not possible while the case is "
-                   "Withdrawn.")  # fmt: skip
+        message = (f"“{states.ACTION_LABELS[action]()}” is not possible at this stage of the "
+                   "case (Withdrawn).")  # fmt: skip
         await refused(b, ref, action, message, summary="x", reasons="x")
     await assert_steps(
         ref,

@@ -77,7 +77,7 @@ def refusal(state: str, action: str, role: str) -> str:
     """The sentence a person is shown when the table refuses them."""
     label = states.ACTION_LABELS[action]()
     if state not in ALLOWED[action][0]:
-        return f"“{label}” is not possible while the case is {state_label(state)}."
+        return f"“{label}” is not possible at this stage of the case ({state_label(state)})."
     return f"Your role on this case cannot “{label}”."
 
 
