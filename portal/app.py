@@ -32,6 +32,7 @@ from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
+from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -87,6 +88,7 @@ def route_handlers() -> list[object]:
         NotificationController,
         CaseController,
         EvidenceController,
+        DeadlinePolicyController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
         ),

@@ -153,6 +153,11 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post("/admin/users/{w.spare_user}/invite-again"),
         account_route(404, sue=200),
     ),
+    ("GET", "/staff/deadlines"): (get("/staff/deadlines"), SUPERVISOR_ONLY),
+    ("POST", "/staff/deadlines"): (
+        post("/staff/deadlines", {"submitted.standard": "0"}),
+        account_route(404, sue=400),
+    ),
     # Notifications
     ("GET", "/notifications"): (get("/notifications"), account_route(200)),
     ("GET", "/notifications/badge"): (get("/notifications/badge"), account_route(200)),
