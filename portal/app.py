@@ -33,6 +33,7 @@ from portal.accounts.settings_controllers import SettingsController
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
 from portal.cases.policy_controllers import DeadlinePolicyController
+from portal.cases.sweep import run_sweeper
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -46,6 +47,7 @@ from portal.web.viewer import viewer_middleware, viewer_of
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 MAIL_INTERVAL = 1.0  # seconds between a worker's looks for mail to send
+SWEEP_INTERVAL = 60.0  # seconds between a worker's sweeps for deadline reminders
 
 
 @get("/healthz", media_type=MediaType.JSON, cache=False)
@@ -111,12 +113,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stop = asyncio.Event()
             task = asyncio.create_task(run_integrator(keyring, settings.integrate_interval, stop))
             mailer = asyncio.create_task(run_mailer(settings, MAIL_INTERVAL, stop))
+            # Every worker sweeps; the reminders' unique key makes each one go out once.
+            sweeper = asyncio.create_task(run_sweeper(keyring, SWEEP_INTERVAL, stop))
             try:
                 yield
             finally:
                 stop.set()
                 await task
                 await mailer
+                await sweeper
 
     app = Litestar(
         route_handlers=route_handlers(),

@@ -124,6 +124,34 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@main.command("sweep")
+def sweep_command() -> None:
+    """Send the deadline reminders that are due (`portal serve` does it every minute).
+
+    Safe beside running servers and other sweeps: each reminder is sent once.
+    """
+    from ledger.keys import publish_keys
+    from portal.cases.sweep import sweep
+
+    settings = _settings()
+    keyring = _keyring(settings)
+
+    async def work() -> Any:
+        await publish_keys(keyring)
+        return await sweep(keyring)
+
+    result = _with_database(settings, work)
+    click.echo(
+        f"Sent {result.sent} deadline reminders ({result.due_soon} due soon, "
+        f"{result.overdue} overdue) in {result.notifications} notifications."
+    )
+    if result.failed:
+        raise click.ClickException(
+            f"{result.failed} reminders could not be sent (see the log above); "
+            "the next sweep tries them again."
+        )
+
+
 @main.group()
 def ledger() -> None:
     """The signed ledger: integrate, verify, keys, checkpoints, proofs."""

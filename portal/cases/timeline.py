@@ -116,6 +116,15 @@ def describe(event: Event, names: dict[str, str]) -> str:
         from portal.cases.categories import state_label
 
         return _("moved the case to %(state)s", state=state_label(str(body.get("to"))))
+    if event.type == "deadline.reminded":
+        from portal.web.pages import role_label
+
+        owner = role_label(str(body.get("owner")))
+        if body.get("kind") == "overdue":
+            return _(
+                "sent a reminder that the deadline has passed (next step: %(role)s)", role=owner
+            )
+        return _("sent a reminder that the deadline is near (next step: %(role)s)", role=owner)
     if event.type == "evidence.downloaded":
         return _("downloaded %(name)s", name=str(body.get("name", "")))
     return event.type
