@@ -4,11 +4,20 @@ says of each upload, download and preview.
 The files themselves are stored once by hash (see `portal.cases.uploads`); a row here
 says who gave which file to which channel of which case. Reading a file is an event
 too: it is written to the ledger before a byte of the file is sent.
+
+Platform records (order history, liquidation logs, account activity) are evidence the
+platform's staff add from the platform's own systems, as files or as pasted text; the
+row and the ledger entry say so (`"platform_record": true`), and only staff may say it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
+import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +28,13 @@ from ledger.keys import Keyring
 from portal.cases.events import actor, record
 from portal.cases.statements import acting_role
 from portal.cases.tables import Case, Evidence
-from portal.cases.uploads import PREVIEWABLE, ReceivedFile, stored_path
+from portal.cases.uploads import (
+    PREVIEWABLE,
+    ReceivedFile,
+    clean_name,
+    evidence_dir,
+    stored_path,
+)
 from portal.database import write_transaction
 from portal.errors import FormInvalid, NotAllowed
 from portal.i18n import _
@@ -32,6 +47,8 @@ log = logging.getLogger(__name__)
 # Types a browser would display rather than save, whatever Content-Disposition says
 # in some older clients: downloads send these as plain bytes.
 RENDERED_AS_TEXT = frozenset(("text/plain", "text/csv", "application/json"))
+
+PASTED_TEXT_LIMIT = 1024 * 1024  # bytes of UTF-8; anything longer is uploaded as a file
 
 
 def file_record(received: ReceivedFile) -> dict[str, object]:
@@ -54,12 +71,15 @@ async def record_files(
     channel: str,
     party_id: int | None,
     now: datetime | None = None,
+    platform_record: bool = False,
 ) -> int:
     """One `evidence.added` entry for the files, and a row for each; returns the case_seq."""
     now = now or datetime.now(UTC)
     body: dict[str, object] = {"channel": channel, "files": [file_record(f) for f in files]}
     if party_id is not None:
         body["caucus_party"] = f"user:{party_id}"
+    if platform_record:
+        body["platform_record"] = True
     receipt = await record(keyring, ref, "evidence.added", actor(by.id, role), body)
     await Evidence.insert(
         *[
@@ -74,6 +94,7 @@ async def record_files(
                 sha256=f.sha256,
                 case_seq=receipt.case_seq,
                 created_at=now,
+                platform_record=platform_record,
             )
             for f in files
         ]
@@ -96,13 +117,25 @@ def chosen_channel(access: CaseAccess, key: str | None) -> Channel:
     return Channel(name, party_id)
 
 
+def may_add_platform_records(access: CaseAccess) -> bool:
+    """Platform records come from the platform: its staff on the case add them."""
+    return access.is_staff and access.can_add_evidence()
+
+
 async def add_files(
-    keyring: Keyring, ref: str, access: CaseAccess, channel: Channel, files: list[ReceivedFile]
+    keyring: Keyring,
+    ref: str,
+    access: CaseAccess,
+    channel: Channel,
+    files: list[ReceivedFile],
+    platform_record: bool = False,
 ) -> int:
     """Record files received for the case in one transaction; returns the entry's case_seq.
 
     The caller removes the newly stored files if this raises: nothing refers to them.
     """
+    if platform_record and not may_add_platform_records(access):
+        raise NotAllowed(_("Only the platform's staff can add platform records."))
     if not files:
         raise FormInvalid({"files": _("Choose at least one file to add.")})
     if not access.can_add_evidence(channel.name, channel.party_id):
@@ -120,6 +153,7 @@ async def add_files(
             channel.name,
             channel.party_id,
             now,
+            platform_record,
         )
         await Case.update({Case.updated_at: now}).where(Case.id == access.case_id)
         others = [
@@ -142,6 +176,89 @@ async def add_files(
             count=len(files),
         )
     return seq
+
+
+def _store_bytes(data_dir: Path, name: str, data: bytes) -> ReceivedFile:
+    """Store bytes as the uploads are stored: a temporary file, fsynced, linked under its
+    SHA-256, never overwriting a stored file."""
+    digest = hashlib.sha256(data).hexdigest()
+    tmp_dir = evidence_dir(data_dir) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_dir / f"{secrets.token_hex(16)}.part"
+    final = stored_path(data_dir, digest)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(tmp, final)
+            newly = True
+            directory = os.open(final.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except FileExistsError:
+            newly = False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return ReceivedFile(name, "text/plain", len(data), digest, final, newly)
+
+
+def pasted_record(form: dict[str, str]) -> tuple[str, bytes]:
+    """The file name and bytes of a pasted platform record; FormInvalid says what to fix.
+
+    Browsers send a textarea's line breaks as CRLF whatever was pasted (HTML's form
+    submission rules); they are stored as LF, so the same text always has the same hash.
+    """
+    errors: dict[str, str] = {}
+    title = form.get("name", "").strip()
+    text = form.get("text", "").replace("\r\n", "\n")
+    if not title:
+        errors["name"] = _("Name the record, for example: Order history, March 2026.")
+    if not text.strip():
+        errors["text"] = _("Paste the record's text.")
+    data = text.encode("utf-8")
+    if len(data) > PASTED_TEXT_LIMIT:
+        errors["text"] = _(
+            "Paste at most %(mb)s MiB of text; upload anything longer as a file.",
+            mb=PASTED_TEXT_LIMIT // (1024 * 1024),
+        )
+    if errors:
+        raise FormInvalid(errors)
+    name = clean_name(title)
+    if not name.lower().endswith(".txt"):
+        name = clean_name(name[:251] + ".txt")
+    return name, data
+
+
+async def add_pasted_record(
+    keyring: Keyring,
+    ref: str,
+    access: CaseAccess,
+    channel: Channel,
+    form: dict[str, str],
+    data_dir: Path,
+    allowed: frozenset[str],
+) -> int:
+    """Store pasted text as a `.txt` file and add it as a platform record; returns the
+    entry's case_seq. The file is removed again if it is not recorded."""
+    if not may_add_platform_records(access):
+        raise NotAllowed(_("Only the platform's staff can add platform records."))
+    if "text/plain" not in allowed:
+        raise FormInvalid({"text": _("This portal does not accept text files as evidence.")})
+    name, data = pasted_record(form)
+    stored = await asyncio.to_thread(_store_bytes, data_dir, name, data)
+    try:
+        return await add_files(keyring, ref, access, channel, [stored], platform_record=True)
+    except BaseException:
+        if stored.newly_stored:
+            with contextlib.suppress(FileNotFoundError):
+                stored.path.unlink()
+        raise
 
 
 async def visible_file(access: CaseAccess, evidence_id: int, data_dir: Path) -> dict[str, Any]:

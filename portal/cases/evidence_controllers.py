@@ -2,9 +2,10 @@
 previews.
 
 Uploads are read as a stream (see `portal.cases.uploads`), so these routes lift the
-request size limit and check the CSRF token themselves. Every route asks the policy
-first: anyone not on the case, and anyone asking for a file of a channel they may not
-read, gets the same 404.
+request size limit and check the CSRF token themselves; pasted platform records are an
+ordinary form, which the CSRF middleware checks. Every route asks the policy first:
+anyone not on the case, and anyone asking for a file of a channel they may not read,
+gets the same 404.
 """
 
 from __future__ import annotations
@@ -117,12 +118,18 @@ class EvidenceController(Controller):
             check_csrf=csrf_checker(request),
         )
         chosen = received.fields.get("channel", "all")
+        platform_record = received.fields.get("platform_record") == "yes"
         error = None
         try:
             channel = evidence.chosen_channel(access, chosen)
             if received.files:
                 await evidence.add_files(
-                    request.app.state.keyring, ref, access, channel, received.files
+                    request.app.state.keyring,
+                    ref,
+                    access,
+                    channel,
+                    received.files,
+                    platform_record=platform_record,
                 )
             elif not received.rejected:
                 raise FormInvalid({"files": _("Choose at least one file to add.")})
@@ -140,8 +147,46 @@ class EvidenceController(Controller):
         if not error and not received.rejected:
             return Redirect(f"/cases/{ref}", status_code=303)
         context = await room_context(ref, case, access, Channel("all"))
-        return page("cases/room.html", status_code=400, selected_channel=chosen,
-                    **context, **outcome)
+        return page(
+            "cases/room.html", status_code=400, selected_channel=chosen, **context, **outcome
+        )
+
+    @post("/{ref:str}/evidence/text", request_max_body_size=4 * 1024 * 1024)
+    async def paste(self, request: Req, ref: str) -> Response[Any] | Template:
+        """A platform record pasted as text (order history, logs), kept as a `.txt` file."""
+        case, access = await case_access(_viewer(request), ref)
+        if not evidence.may_add_platform_records(access):
+            raise NotAllowed(_("Only the platform's staff can add platform records."))
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        settings = request.app.state.settings
+        chosen = form.get("channel", "all")
+        errors: dict[str, str] = {}
+        try:
+            await evidence.add_pasted_record(
+                request.app.state.keyring,
+                ref,
+                access,
+                evidence.chosen_channel(access, chosen),
+                form,
+                settings.data_dir,
+                settings.evidence_types,
+            )
+        except FormInvalid as exc:
+            errors = exc.errors
+        outcome = {
+            "paste_notice": None if errors else _("Added the platform record."),
+            "paste_errors": errors,
+            "paste_form": form if errors else {},
+        }
+        if request.headers.get("hx-request") == "true":
+            # 200 with the reasons, as for uploads: htmx swaps only 2xx.
+            return await self._fragment(ref, case, access, selected_channel=chosen, **outcome)
+        if not errors:
+            return Redirect(f"/cases/{ref}", status_code=303)
+        context = await room_context(ref, case, access, Channel("all"))
+        return page(
+            "cases/room.html", status_code=400, selected_channel=chosen, **context, **outcome
+        )
 
     @get("/{ref:str}/evidence/{evidence_id:int}/download")
     async def download(self, request: Req, ref: str, evidence_id: int) -> File:

@@ -169,6 +169,7 @@ async def evidence_list(case_id: int, access: CaseAccess) -> list[dict[str, Any]
             Evidence.case_seq,
             Evidence.created_at,
             Evidence.added_by.name.as_alias("added_by_name"),
+            Evidence.platform_record,
         )
         .where(Evidence.case == case_id)
         .order_by(Evidence.id)

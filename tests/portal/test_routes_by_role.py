@@ -210,6 +210,11 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         upload(REF + "/evidence"),
         case_route(200, anon=200, lee=403),
     ),
+    # Platform records come from the platform's staff: parties and outsiders are refused.
+    ("POST", "/cases/{ref:str}/evidence/text"): (
+        post(REF + "/evidence/text", {"channel": "all", "name": "Orders", "text": "x"}, htmx=True),
+        case_route(403, anon=200, ada=200, ivy=200, sue=200),
+    ),
     ("GET", "/cases/{ref:str}/evidence/{evidence_id:int}/download"): (
         get(REF + "/evidence/{w.evidence_id}/download"),
         case_route(200),
