@@ -94,10 +94,11 @@ def remaining(case: dict[str, Any], at: datetime) -> int | None:
 
 
 async def set_policy(stage: str, priority: str, hours: int) -> None:
-    updated = (
-        await DeadlinePolicy.update({DeadlinePolicy.hours: hours})
-        .where((DeadlinePolicy.stage == stage) & (DeadlinePolicy.priority == priority))
-        .returning(DeadlinePolicy.id)
+    # One statement, so two supervisors saving at once cannot both try to insert.
+    await DeadlinePolicy.raw(
+        "INSERT INTO deadline_policy (stage, priority, hours) VALUES ({}, {}, {}) "
+        "ON CONFLICT (stage, priority) DO UPDATE SET hours = EXCLUDED.hours",
+        stage,
+        priority,
+        hours,
     )
-    if not updated:
-        await DeadlinePolicy.insert(DeadlinePolicy(stage=stage, priority=priority, hours=hours))
