@@ -32,6 +32,7 @@ from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
+from portal.cases.queue_controllers import QueueController
 from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.sweep import run_sweeper
 from portal.database import bind_tables, connected, create_engine
@@ -90,6 +91,7 @@ def route_handlers() -> list[object]:
         NotificationController,
         CaseController,
         EvidenceController,
+        QueueController,
         DeadlinePolicyController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False

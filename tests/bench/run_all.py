@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from tests.bench import appends, proofs_at_scale, raw_rates
+from tests.bench import appends, proofs_at_scale, queues, raw_rates
 from tests.bench.databases import postgres_unreachable, server_version
 from tests.bench.figures import heading, summary_table
 from tests.bench.machine import SECTIONS, WATCH, cpu_model
@@ -44,6 +44,8 @@ async def main(quick: bool, only: set[str]) -> int:
             figures += await appends.run(raw, quick, skipped)
         if "proofs" in only:
             figures += await proofs_at_scale.run(quick, skipped)
+        if "queues" in only:
+            figures += await queues.run(quick, skipped)
     finally:
         WATCH.stop()
 
@@ -71,10 +73,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--only",
         action="append",
-        choices=["appends", "proofs"],
+        choices=["appends", "proofs", "queues"],
         help="run only these benchmarks (raw rates always run); repeatable",
     )
     args = parser.parse_args()
     # The event loop `portal serve` runs (uvicorn picks uvloop when it is installed): its
     # cheaper wake-ups from aiosqlite's threads are part of what a SQLite append costs.
-    sys.exit(uvloop.run(main(args.quick, set(args.only or ["appends", "proofs"]))))
+    sys.exit(uvloop.run(main(args.quick, set(args.only or ["appends", "proofs", "queues"]))))

@@ -158,6 +158,15 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post("/staff/deadlines", {"submitted.standard": "0"}),
         account_route(404, sue=400),
     ),
+    # Work queues: staff only; supervisors assign from theirs.
+    ("GET", "/staff/queue"): (
+        get("/staff/queue"),
+        account_route(404, ada=200, ivy=200, sam=200, sue=200),
+    ),
+    ("POST", "/staff/queue/assign"): (
+        lambda b, w: b.post("/staff/queue/assign", {"ref": w.ref, "user": ""}),
+        account_route(404, sue=400),
+    ),
     # Notifications
     ("GET", "/notifications"): (get("/notifications"), account_route(200)),
     ("GET", "/notifications/badge"): (get("/notifications/badge"), account_route(200)),
