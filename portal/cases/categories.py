@@ -42,6 +42,16 @@ def state_label(state: str) -> str:
         "awarded": _("Award issued"),
         "resolved": _("Resolved"),
         "rejected": _("Rejected"),
+        "appealed": _("Rejection appealed"),
         "withdrawn": _("Withdrawn"),
         "closed": _("Closed"),
     }.get(state, state)
+
+
+def severity_label(severity: str) -> str:
+    return {
+        "low": _("Low"),
+        "medium": _("Medium"),
+        "high": _("High"),
+        "critical": _("Critical"),
+    }.get(severity, severity)

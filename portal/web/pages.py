@@ -61,7 +61,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         template_gettext, template_ngettext, newstyle=True
     )
-    from portal.cases.categories import category_label, state_label
+    from portal.cases.categories import category_label, severity_label, state_label
     from portal.web.text import paragraphs
 
     env.globals.update(
@@ -70,6 +70,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         role_label=role_label,
         state_label=state_label,
         category_label=category_label,
+        severity_label=severity_label,
     )
     env.filters["paragraphs"] = paragraphs
     env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
