@@ -32,8 +32,8 @@ from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
-from portal.cases.queue_controllers import QueueController
 from portal.cases.policy_controllers import DeadlinePolicyController
+from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
