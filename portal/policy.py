@@ -124,6 +124,18 @@ class CaseAccess:
         return self.is_open and bool(self.roles & {roles.CLAIMANT, roles.AGENT, roles.SUPERVISOR})
 
     @property
+    def can_ask_respondent(self) -> bool:
+        """The investigator (or a supervisor) puts questions to the respondent, if any."""
+        return (
+            self.is_open
+            and bool(self.roles & {roles.INVESTIGATOR, roles.SUPERVISOR})
+            and roles.RESPONDENT in self.other_roles
+        )
+
+    def can_answer_survey(self, state: str) -> bool:
+        return state == "closed" and roles.CLAIMANT in self.roles
+
+    @property
     def can_manage_participants(self) -> bool:
         return roles.SUPERVISOR in self.roles
 

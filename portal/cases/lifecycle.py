@@ -304,11 +304,9 @@ async def _consequences(keyring: Keyring, ref: str, case: dict[str, Any], access
 async def ask_respondent(keyring: Keyring, ref: str, access: CaseAccess,
                          form: dict[str, str]) -> None:  # fmt: skip
     """Investigators put questions to the respondent; the case does not wait on them."""
-    if not (access.roles & {roles.INVESTIGATOR, roles.SUPERVISOR}) or not access.is_open:
+    if not access.can_ask_respondent:
         raise NotAllowed(_("Only the investigator can ask the respondent."))
     respondents = await _people(access.case_id, roles.RESPONDENT)
-    if not respondents:
-        raise FormInvalid({"questions": _("This case has no respondent to ask.")})
     at = deadlines.now()
     errors: dict[str, str] = {}
     questions = _text(form, "questions", errors, _("Write your questions."))

@@ -15,13 +15,9 @@ from portal.i18n import _
 from portal.policy import CaseAccess
 
 
-def may_answer(case: dict[str, Any], access: CaseAccess) -> bool:
-    return case["state"] == "closed" and roles.CLAIMANT in access.roles
-
-
 async def answer(keyring: Keyring, ref: str, case: dict[str, Any], access: CaseAccess,
                  form: dict[str, str]) -> None:  # fmt: skip
-    if not may_answer(case, access):
+    if not access.can_answer_survey(case["state"]):
         raise FormInvalid(
             {"score": _("Only the claimant answers the survey, once the case is closed.")}
         )
