@@ -32,6 +32,12 @@ from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
+from portal.cases.mediation_controllers import (
+    MediationController,
+    MediatorInvitationController,
+    NeutralProfileController,
+    RosterController,
+)
 from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper
@@ -90,6 +96,10 @@ def route_handlers() -> list[object]:
         AdminUsersController,
         NotificationController,
         CaseController,
+        MediationController,
+        MediatorInvitationController,
+        RosterController,
+        NeutralProfileController,
         EvidenceController,
         QueueController,
         DeadlinePolicyController,

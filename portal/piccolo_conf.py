@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "portal.accounts.piccolo_app",
         "portal.cases.piccolo_app",
         "portal.notifications.piccolo_app",
+        "mediation.piccolo_app",
     ]
 )

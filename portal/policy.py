@@ -10,6 +10,11 @@ Channels (BRIEF "The case room"):
 - `staff`: platform staff (agent, investigator, assessor, supervisor);
 - `caucus`: a mediator with one party; each party's caucus is its own conversation;
 - `tribunal`: the arbitrators among themselves.
+
+Mediation (BRIEF "Mediation"): the sides are the claimant and the respondent, or, when no
+customer is the respondent, a staff member speaking for the platform (`platform`). The
+mediator is on the case only once they accepted; until then they see the invitation's
+summary and nothing else (`may_answer_invitation`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
 # A rejected case stays open for its 14 days of appeal: the claimant may still write
 # and add evidence to support the appeal.
 CLOSED_STATES = frozenset(("closed", "withdrawn"))
+MEDIATION = "mediation"
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class CaseAccess:
 
     @property
     def is_party(self) -> bool:
-        return bool(self.roles & {roles.CLAIMANT, roles.RESPONDENT})
+        return bool(self.roles & set(roles.PARTY_SIDES))
 
     @property
     def is_staff(self) -> bool:
@@ -139,6 +145,36 @@ class CaseAccess:
     def can_manage_participants(self) -> bool:
         return roles.SUPERVISOR in self.roles
 
+    # Mediation
+
+    @property
+    def mediator_on_case(self) -> bool:
+        return self.is_mediator or roles.MEDIATOR in self.other_roles
+
+    @property
+    def can_propose_mediator(self) -> bool:
+        return self.state == MEDIATION and roles.SUPERVISOR in self.roles
+
+    @property
+    def can_answer_appointment(self) -> bool:
+        """A side agrees to, or objects to, a proposed mediator or their disclosure."""
+        return self.state == MEDIATION and self.viewer.id in self.party_ids
+
+    @property
+    def can_negotiate(self) -> bool:
+        """Offers are made and answered by the sides and the mediator, once one is on."""
+        return self.state == MEDIATION and self.mediator_on_case and (
+            self.is_mediator or self.viewer.id in self.party_ids
+        )
+
+    @property
+    def can_sign_settlement(self) -> bool:
+        return self.can_negotiate
+
+    @property
+    def can_extend_mediation(self) -> bool:
+        return self.state == MEDIATION and self.is_mediator
+
 
 async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
     """The case and what the viewer may do on it; 404 if they are not on it."""
@@ -158,10 +194,27 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
         case_id=case["id"],
         state=case["state"],
         roles=frozenset(mine),
-        party_ids=tuple(
-            p["user"] for p in participants if p["role"] in (roles.CLAIMANT, roles.RESPONDENT)
-        ),
+        party_ids=sides(participants),
         other_roles=frozenset(p["role"] for p in participants if p["user"] != viewer.id),
+    )
+
+
+def sides(participants: list[dict[str, Any]]) -> tuple[int, ...]:
+    """The parties, in a stable order: the claimant, then respondents or the platform."""
+    order = {side: n for n, side in enumerate(roles.PARTY_SIDES)}
+    found = sorted(
+        (order[p["role"]], p["user"]) for p in participants if p["role"] in order
+    )
+    return tuple(dict.fromkeys(user for _rank, user in found))
+
+
+def may_answer_invitation(viewer: Viewer, appointment: dict[str, Any]) -> bool:
+    """Only the mediator invited, and only while the invitation is open, sees the case's
+    summary before joining it."""
+    return (
+        viewer.cleared_for_cases
+        and appointment["mediator"] == viewer.id
+        and appointment["status"] == "invited"
     )
 
 
@@ -176,9 +229,7 @@ async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]
     by_user: dict[int, set[str]] = {}
     for p in participants:
         by_user.setdefault(p["user"], set()).add(p["role"])
-    party_ids = tuple(
-        p["user"] for p in participants if p["role"] in (roles.CLAIMANT, roles.RESPONDENT)
-    )
+    party_ids = sides(participants)
     found = []
     for user_id, held in by_user.items():
         access = CaseAccess(

@@ -3,6 +3,7 @@
 from piccolo.table import Table
 
 from ledger.tables import LEDGER_TABLES
+from mediation.tables import MEDIATION_TABLES
 from portal.accounts.tables import ACCOUNT_TABLES
 from portal.cases.tables import CASE_TABLES
 from portal.notifications.tables import NOTIFICATION_TABLES
@@ -12,4 +13,5 @@ ALL_TABLES: list[type[Table]] = [
     *ACCOUNT_TABLES,
     *CASE_TABLES,
     *NOTIFICATION_TABLES,
+    *MEDIATION_TABLES,
 ]

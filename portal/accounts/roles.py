@@ -27,4 +27,8 @@ NEEDS_SECOND_FACTOR = frozenset((*STAFF, *INVITED))
 # Roles a person holds on one case.
 CLAIMANT = "claimant"
 RESPONDENT = "respondent"
-PARTY_SIDES = (CLAIMANT, RESPONDENT)
+PLATFORM = "platform"
+"""A staff member who speaks for the platform as the other side of a mediation or an
+arbitration, when no customer is the respondent: the platform's decision is what the
+claimant contests."""
+PARTY_SIDES = (CLAIMANT, RESPONDENT, PLATFORM)

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Response, Template
 
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
+from mediation.overview import overview
 from portal.cases import deadlines, filing, lifecycle, statements, states, surveys, timeline
 from portal.cases.categories import CATEGORIES, category_label
 from portal.cases.events import user_id_of
@@ -75,6 +76,10 @@ async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, curre
         "responsibilities": lifecycle.RESPONSIBILITIES,
         "remedies": lifecycle.REMEDIES,
         "categories": [(key, category_label(key)) for key in CATEGORIES],
+        "mediation": await overview(case, access, at),
+        "mediation_errors": {},
+        "mediation_form": {},
+        "open_mediation": "",
         **extra,
     }
 

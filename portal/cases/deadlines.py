@@ -28,7 +28,9 @@ DEFAULTS: dict[str, tuple[int, int]] = {
     "rejected": (336, 336),  # the claimant's 14 days to appeal
     "appealed": (72, 24),
     "resolved": (120, 48),
-    "mediation": (72, 24),
+    "mediation": (72, 24),  # a supervisor proposes a mediator
+    "impasse": (336, 336),  # the parties' 14 days to ask for arbitration
+    "settled": (120, 48),  # staff carry out what the settlement says
     "arbitration": (72, 24),
 }
 
@@ -45,6 +47,8 @@ OWNER = {
     "appealed": roles.SUPERVISOR,
     "resolved": roles.AGENT,
     "mediation": roles.SUPERVISOR,
+    "impasse": roles.CLAIMANT,
+    "settled": roles.AGENT,
     "arbitration": roles.SUPERVISOR,
 }
 """Who owes the next step in each state."""

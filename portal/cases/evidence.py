@@ -51,14 +51,24 @@ RENDERED_AS_TEXT = frozenset(("text/plain", "text/csv", "application/json"))
 PASTED_TEXT_LIMIT = 1024 * 1024  # bytes of UTF-8; anything longer is uploaded as a file
 
 
-def file_record(received: ReceivedFile) -> dict[str, object]:
-    """A file as the ledger spec describes it: {sha256, name, size, media_type}."""
+def file_record(received: ReceivedFile, channel: str = ALL) -> dict[str, object]:
+    """A file as the ledger spec describes it: {sha256, name, size, media_type}.
+
+    A file's name is text its giver wrote; in a private channel it stays with the
+    channel's readers, as statements do, and the entry carries only its hash.
+    """
     return {
         "sha256": received.sha256,
-        "name": received.name,
+        "name": ledger_name(received.name, channel),
         "size": received.size,
         "media_type": received.media_type,
     }
+
+
+def ledger_name(name: str, channel: str) -> str:
+    if channel == ALL:
+        return name
+    return "sha256:" + hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
 async def record_files(
@@ -75,7 +85,10 @@ async def record_files(
 ) -> int:
     """One `evidence.added` entry for the files, and a row for each; returns the case_seq."""
     now = now or datetime.now(UTC)
-    body: dict[str, object] = {"channel": channel, "files": [file_record(f) for f in files]}
+    body: dict[str, object] = {
+        "channel": channel,
+        "files": [file_record(f, channel) for f in files],
+    }
     if party_id is not None:
         body["caucus_party"] = f"user:{party_id}"
     if platform_record:
@@ -292,7 +305,11 @@ async def record_reading(
 ) -> int:
     """An `evidence.downloaded` entry (mode `download` or `preview`), committed before
     the file is sent, so that no one reads a file without the ledger saying so."""
-    body: dict[str, object] = {"sha256": row["sha256"], "name": row["name"], "mode": mode}
+    body: dict[str, object] = {
+        "sha256": row["sha256"],
+        "name": ledger_name(row["name"], row["channel"]),
+        "mode": mode,
+    }
     if row["channel"] != ALL:
         body["channel"] = row["channel"]
         if row["caucus_party"] is not None:

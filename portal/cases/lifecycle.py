@@ -157,7 +157,8 @@ def parse(action: str, form: dict[str, str], case: dict[str, Any], access: CaseA
             {Case.severity: severity, Case.category: category, Case.in_scope: True,
              Case.priority: "priority" if severity in ("high", "critical") else "standard"}
         )  # fmt: skip
-    elif action in ("reject", "appeal", "uphold_rejection", "overturn_rejection", "object"):
+    elif action in ("reject", "appeal", "uphold_rejection", "overturn_rejection", "object",
+                    "declare_impasse"):  # fmt: skip
         step.body["reasons"] = _text(form, "reasons", errors, _("Give your reasons."))
         if action == "reject":
             step.case_changes[Case.in_scope] = form.get("in_scope") == "yes"
@@ -227,8 +228,8 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
 
 
 _ROLE_ORDER = (
-    roles.CLAIMANT, roles.RESPONDENT, roles.AGENT, roles.INVESTIGATOR, roles.ASSESSOR,
-    roles.SUPERVISOR,
+    roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.AGENT,
+    roles.INVESTIGATOR, roles.ASSESSOR, roles.SUPERVISOR,
 )  # fmt: skip
 
 
@@ -282,23 +283,60 @@ async def _consequences(keyring: Keyring, ref: str, case: dict[str, Any], access
         updates[Case.reconsidered_by] = access.viewer.id
     elif action == "record_remedy":
         updates[Case.remedy_reference] = step.body["reference"]
+    elif action == "declare_impasse":
+        from mediation.appointment import end_mediation  # mediation/ builds on this module
+
+        await end_mediation(case_id, at)
     if target in states.FINAL_STATES:
         deadline, owner = None, None
     updates[Case.deadline_at] = deadline
     updates[Case.next_step_by] = owner or ""
     await Case.update(updates).where(Case.id == case_id)
 
-    # Tell everyone on the case; whoever owes the next step learns it is theirs.
+    await tell_of_move(ref, case_id, target, owner, deadline, by=access.viewer.id)
+
+
+async def tell_of_move(ref: str, case_id: int, target: str, owner: str | None,
+                       deadline: datetime | None, by: int | None) -> None:  # fmt: skip
+    """Tell everyone on the case; whoever owes the next step learns it is theirs."""
     everyone = await _people(case_id, *_ROLE_ORDER)
     owing = set(await owners(case_id, owner)) if owner else set()
     when = deadline.strftime("%Y-%m-%d %H:%M UTC") if deadline else ""
     link = f"/cases/{ref}"
-    others = [u for u in everyone if u != access.viewer.id and u not in owing]
-    for group, yours in ((sorted(owing - {access.viewer.id}), True), (others, False)):
+    others = [u for u in everyone if u != by and u not in owing]
+    for group, yours in ((sorted(owing - {by}), True), (others, False)):
         if group:
             await notify(group, "case_moved", case_ref=ref, link=link, template="case_moved",
                          state=target, yours=yours, deadline=when,
                          state_label=state_label)  # fmt: skip
+
+
+async def take_system_step(keyring: Keyring, ref: str, case_id: int, action: str,
+                           body: dict[str, Any], at: datetime) -> None:  # fmt: skip
+    """A step the portal takes itself (`states.SYSTEM` in the table), as a consequence of
+    another: call inside that step's write transaction, so both happen or neither."""
+    transition = states.BY_ACTION[action]
+    if states.SYSTEM not in transition.roles:
+        raise ValueError(f"{action} is taken by people, not by the portal")
+    target = transition.target
+    case = await Case.select(Case.state, Case.priority).where(Case.id == case_id).first()
+    deadline = await deadlines.stage_deadline(target, case["priority"], at)
+    owner = deadlines.OWNER.get(target)
+    if target in states.FINAL_STATES:
+        deadline, owner = None, None
+    moved = (
+        await Case.update({
+            Case.state: target, Case.state_since: at, Case.updated_at: at,
+            Case.deadline_at: deadline, Case.next_step_by: owner or "",
+        })
+        .where((Case.id == case_id) & Case.state.is_in(list(transition.sources)))
+        .returning(Case.id)
+    )  # fmt: skip
+    if not moved:
+        raise Conflict(_("Someone changed this case meanwhile. Reload the page and look again."))
+    await record(keyring, ref, "case.transitioned", SYSTEM,
+                 {"action": action, "from": case["state"], "to": target, **body})  # fmt: skip
+    await tell_of_move(ref, case_id, target, owner, deadline, by=None)
 
 
 async def ask_respondent(keyring: Keyring, ref: str, access: CaseAccess,

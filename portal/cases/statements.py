@@ -38,7 +38,7 @@ def check_text(raw: str) -> str:
 def acting_role(access: CaseAccess, channel: str) -> str:
     """The role a person speaks in on this channel (someone may hold two on a case)."""
     preference = {
-        "caucus": ("mediator", "claimant", "respondent"),
+        "caucus": ("mediator", "claimant", "respondent", "platform"),
         "tribunal": ("arbitrator",),
         "staff": ("investigator", "assessor", "agent", "supervisor"),
     }.get(
@@ -46,6 +46,7 @@ def acting_role(access: CaseAccess, channel: str) -> str:
         (
             "claimant",
             "respondent",
+            "platform",
             "mediator",
             "arbitrator",
             "assessor",

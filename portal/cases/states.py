@@ -9,8 +9,14 @@ returns None when the action may go ahead, or a message saying why not.
                    |  \\-> awaiting_info (clock paused) -> triage
                    \\-> rejected -> appealed (supervisor) -> triage | closed
     proposed -> objected -> reconsideration -> proposed
-    proposed/objected -> mediation | arbitration   (taken on by mediation/, arbitration/)
+    proposed/objected -> mediation -> settled (the last signature) -> closed
+                         mediation -> impasse -> arbitration (asked within 14 days) | closed
+    proposed/objected -> arbitration   (taken on by arbitration/)
     any open state -> withdrawn (by the claimant)
+
+Some steps are the portal's own, never offered as a button: the last signature on a
+settlement settles the case, and an impasse nobody takes to arbitration closes it.
+Their "who may" is `SYSTEM`, which no person holds.
 """
 
 from __future__ import annotations
@@ -39,17 +45,25 @@ REJECTED = "rejected"
 APPEALED = "appealed"
 WITHDRAWN = "withdrawn"
 CLOSED = "closed"
+IMPASSE = "impasse"
+SETTLED = "settled"
+AWARDED = "awarded"
 
 STATES = (
     SUBMITTED, TRIAGE, AWAITING_INFO, INVESTIGATION, ASSESSMENT, PROPOSED, OBJECTED,
     RECONSIDERATION, MEDIATION, ARBITRATION, RESOLVED, REJECTED, APPEALED, WITHDRAWN, CLOSED,
-    # Reached through mediation/ and arbitration/ (issues of their own).
-    "impasse", "settled", "awarded",
+    IMPASSE, SETTLED,
+    AWARDED,  # reached through arbitration/ (an issue of its own)
 )  # fmt: skip
 FINAL_STATES = frozenset((WITHDRAWN, CLOSED))
 OPEN_STATES = frozenset(s for s in STATES if s not in FINAL_STATES)
 
 APPEAL_WINDOW = timedelta(days=14)
+ARBITRATION_WINDOW = timedelta(days=14)
+"""After an impasse, how long a party has to take the case to arbitration."""
+
+SYSTEM = "system"
+"""The portal itself: the role of steps that follow from another one."""
 
 Guard = Callable[[dict[str, Any], CaseAccess, datetime], str | None]
 
@@ -72,6 +86,18 @@ def within_appeal_window(case: dict[str, Any], access: CaseAccess, now: datetime
             "The 14 days to appeal ended on %(date)s.",
             date=(_utc(decided) + APPEAL_WINDOW).strftime("%Y-%m-%d"),
         )
+    return None
+
+
+def within_arbitration_window(case: dict[str, Any], access: CaseAccess,
+                              now: datetime) -> str | None:  # fmt: skip
+    """After an impasse a party has 14 days to ask for arbitration; before, no limit."""
+    decided = case.get("state_since")
+    if case["state"] == IMPASSE and decided is not None:
+        ends = _utc(decided) + ARBITRATION_WINDOW
+        if now > ends:
+            return _("The 14 days to ask for arbitration ended on %(date)s.",
+                     date=ends.strftime("%Y-%m-%d"))  # fmt: skip
     return None
 
 
@@ -134,9 +160,12 @@ TABLE: tuple[Transition, ...] = (
     _t("revise_proposal", (RECONSIDERATION,), PROPOSED, (roles.ASSESSOR, *STAFF_LEAD),
        taken_up_by_viewer),
     _t("request_mediation", (PROPOSED, OBJECTED), MEDIATION, (roles.CLAIMANT, roles.RESPONDENT)),
-    _t("request_arbitration", (PROPOSED, OBJECTED), ARBITRATION,
-       (roles.CLAIMANT, roles.RESPONDENT)),
-    _t("record_remedy", (RESOLVED,), CLOSED, (roles.AGENT, roles.ASSESSOR, *STAFF_LEAD)),
+    _t("declare_impasse", (MEDIATION,), IMPASSE, (roles.MEDIATOR,)),
+    _t("settle", (MEDIATION,), SETTLED, (SYSTEM,)),
+    _t("request_arbitration", (PROPOSED, OBJECTED, IMPASSE), ARBITRATION,
+       (roles.CLAIMANT, roles.RESPONDENT), within_arbitration_window),
+    _t("close_after_impasse", (IMPASSE,), CLOSED, (SYSTEM,)),
+    _t("record_remedy", (RESOLVED, SETTLED), CLOSED, (roles.AGENT, roles.ASSESSOR, *STAFF_LEAD)),
     _t("withdraw", OPEN_STATES, WITHDRAWN, (roles.CLAIMANT,)),
 )  # fmt: skip
 
@@ -158,7 +187,10 @@ ACTION_LABELS: dict[str, Callable[[], str]] = {
     "reconsider": lambda: _("Take up the reconsideration"),
     "revise_proposal": lambda: _("Issue the revised proposal"),
     "request_mediation": lambda: _("Ask for mediation"),
+    "declare_impasse": lambda: _("Declare an impasse"),
+    "settle": lambda: _("Settle the case"),
     "request_arbitration": lambda: _("Ask for arbitration"),
+    "close_after_impasse": lambda: _("Close the case after the impasse"),
     "record_remedy": lambda: _("Record that the remedy was carried out"),
     "withdraw": lambda: _("Withdraw the case"),
 }

@@ -32,6 +32,7 @@ from portal.cases.events import SYSTEM, record
 from portal.cases.lifecycle import owners
 from portal.cases.tables import Case, DeadlineReminder
 from portal.database import write_transaction
+from portal.errors import Conflict
 from portal.notifications.notify import notify
 from portal.web.pages import role_label
 
@@ -41,9 +42,10 @@ DUE_SOON, OVERDUE = "due_soon", "overdue"
 LONGEST_LEAD = timedelta(hours=24)
 """The earliest a deadline is called near: a day before it."""
 
-# A rejection's deadline is the claimant's window to appeal: a right, not a step owed,
-# so nobody is late when it goes unused.
-REMINDED_STATES = sorted(states.OPEN_STATES - {states.REJECTED})
+# A rejection's deadline is the claimant's window to appeal, and an impasse's the parties'
+# window to ask for arbitration: rights, not steps owed, so nobody is late when one goes
+# unused.
+REMINDED_STATES = sorted(states.OPEN_STATES - {states.REJECTED, states.IMPASSE})
 
 
 @dataclass
@@ -55,6 +57,7 @@ class SweepResult:
     notifications: int = 0  # people told, over all reminders
     already_sent: int = 0  # reminders another sweep sent first, between our look and our write
     failed: int = 0  # reminders that could not be written; the next sweep tries them again
+    steps: int = 0  # steps taken because a window passed (see act_on_passed_windows)
 
     @property
     def sent(self) -> int:
@@ -193,14 +196,50 @@ async def send_reminder(due: Due, at: datetime, keyring: Keyring | None = None) 
         )
 
 
+async def close_lapsed_impasses(keyring: Keyring, at: datetime) -> int:
+    """Close each case whose 14 days to ask for arbitration after an impasse have passed."""
+    from portal.cases.lifecycle import take_system_step
+
+    closed = 0
+    for case in await Case.select(Case.id, Case.ref).where(
+        (Case.state == states.IMPASSE) & (Case.state_since <= at - states.ARBITRATION_WINDOW)
+    ):
+        try:
+            async with write_transaction(Case._meta.db):
+                await take_system_step(keyring, case["ref"], case["id"], "close_after_impasse",
+                                       {"reasons": "no arbitration asked for within 14 days"},
+                                       at)  # fmt: skip
+            closed += 1
+        except Conflict:
+            continue  # a party asked for arbitration, or another sweep closed it, meanwhile
+    return closed
+
+
+async def act_on_passed_windows(keyring: Keyring, at: datetime) -> int:
+    """Steps that happen because time passed: a mediator invited once nobody objected,
+    an unanswered invitation lapsed, offers expired, an impasse closed."""
+    from mediation import appointment, offers
+
+    done = 0
+    for step in (appointment.advance_due, offers.expire_due, close_lapsed_impasses):
+        try:
+            done += await step(keyring, at)
+        except Exception:
+            log.exception("Could not complete %s", step.__qualname__)
+    return done
+
+
 async def sweep(keyring: Keyring | None = None, now: datetime | None = None) -> SweepResult:
     """Send every reminder due now that no sweep has sent; each in its own transaction.
 
     With a keyring (the server and `portal sweep` always give one) each reminder is also
-    a `deadline.reminded` entry in the case's ledger, naming who was told.
+    a `deadline.reminded` entry in the case's ledger, naming who was told, and the steps
+    that follow from time passing are taken first (`act_on_passed_windows`).
     """
     at = now or deadlines.now()
     result = SweepResult()
+    if keyring is not None:
+        result.steps = await act_on_passed_windows(keyring, at)
     for due in await due_reminders(at):
         try:
             told = await send_reminder(due, at, keyring)

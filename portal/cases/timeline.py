@@ -126,8 +126,39 @@ def describe(event: Event, names: dict[str, str]) -> str:
             )
         return _("sent a reminder that the deadline is near (next step: %(role)s)", role=owner)
     if event.type == "evidence.downloaded":
-        return _("downloaded %(name)s", name=str(body.get("name", "")))
-    return event.type
+        name = str(body.get("name", ""))
+        if name.startswith("sha256:"):
+            return _("downloaded a file")
+        return _("downloaded %(name)s", name=name)
+    if event.type == "mediator.proposed":
+        return _("proposed %(name)s as the mediator", name=str(body.get("name", "")))
+    if event.type == "mediator.disclosed":
+        if body.get("disclosure") == "none":
+            return _("signed the disclosure: nothing to disclose")
+        return _("signed the disclosure: %(text)s", text=str(body.get("disclosure", "")))
+    if event.type in ("mediation.started", "mediation.extended"):
+        until = str(body.get("period_ends", ""))[:10]
+        if event.type == "mediation.started":
+            return _("started the mediation, which runs until %(date)s", date=until)
+        return _("extended the mediation until %(date)s", date=until)
+    simple = _SIMPLE.get(event.type)
+    return simple() if simple else event.type
+
+
+_SIMPLE = {
+    "mediator.objected": lambda: _("objected to the mediator"),
+    "mediator.agreed": lambda: _("agreed to the mediator"),
+    "mediator.invited": lambda: _("invited the mediator"),
+    "mediator.declined": lambda: _("declined to mediate"),
+    "mediator.lapsed": lambda: _("noted that the mediator did not answer in time"),
+    "offer.made": lambda: _("made a settlement offer"),
+    "offer.accepted": lambda: _("accepted an offer"),
+    "offer.rejected": lambda: _("rejected an offer"),
+    "offer.expired": lambda: _("noted that an offer expired"),
+    "settlement.drafted": lambda: _("drew up the settlement agreement"),
+    "settlement.signed": lambda: _("signed the settlement agreement"),
+    "settlement.downloaded": lambda: _("downloaded the settlement agreement"),
+}
 
 
 def channel_label(channel: str) -> str:

@@ -43,6 +43,7 @@ def role_label(role: str) -> str:
         roles.PARTY: _("Customer"),
         roles.CLAIMANT: _("Claimant"),
         roles.RESPONDENT: _("Respondent"),
+        roles.PLATFORM: _("For the platform"),
         roles.AGENT: _("Agent"),
         roles.INVESTIGATOR: _("Investigator"),
         roles.ASSESSOR: _("Assessor"),

@@ -416,8 +416,13 @@ async def test_evidence_of_a_private_channel_is_invisible_to_others(people, brow
     downloaded = await ada.get(f"/cases/{ref}/evidence/{row['id']}/download")
     assert downloaded.status_code == 200 and downloaded.content == PDF
     entry = (await entries(ref))[-1]
-    assert entry["body"] == {"sha256": sha(PDF), "name": "internal.pdf", "mode": "download",
+    # The name is text only the channel reads: the ledger, which every party may read
+    # (the proof bundle), holds its hash.
+    hidden = "sha256:" + hashlib.sha256(b"internal.pdf").hexdigest()
+    assert entry["body"] == {"sha256": sha(PDF), "name": hidden, "mode": "download",
                              "channel": "staff"}
+    assert before[-1]["body"]["files"][0]["name"] == hidden
+    assert "internal.pdf" not in (await alice.get(f"/cases/{ref}/proof.json")).text
     assert entry["actor"]["role"] == "agent"
 
 

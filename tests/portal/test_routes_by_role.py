@@ -30,6 +30,7 @@ class World:
     evidence_id: int
     alice_notification: int
     spare_user: int
+    mediator: int
 
 
 Send = Callable[[Browser, World], Awaitable[object]]
@@ -153,6 +154,34 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post("/admin/users/{w.spare_user}/invite-again"),
         account_route(404, sue=200),
     ),
+    ("GET", "/staff/roster"): (get("/staff/roster"), SUPERVISOR_ONLY),
+    ("GET", "/staff/roster/{user_id:int}"): (get("/staff/roster/{w.mediator}"), SUPERVISOR_ONLY),
+    ("POST", "/staff/roster/{user_id:int}"): (
+        post("/staff/roster/{w.mediator}", {"languages": ""}),
+        account_route(404, sue=400),
+    ),
+    # Neutrals keep their own roster profile; nobody else has one.
+    ("GET", "/account/roster-profile"): (
+        get("/account/roster-profile"),
+        account_route(404, mona=200, ari=200),
+    ),
+    ("POST", "/account/roster-profile"): (
+        post("/account/roster-profile", {"languages": ""}),
+        account_route(404, mona=400, ari=400),
+    ),
+    # An invitation to mediate is seen by the mediator invited, while it is open: none here.
+    ("GET", "/mediation/invitations/{appointment_id:int}"): (
+        get("/mediation/invitations/1"),
+        account_route(404),
+    ),
+    ("POST", "/mediation/invitations/{appointment_id:int}/accept"): (
+        post("/mediation/invitations/1/accept", {"disclosure": "none"}),
+        account_route(404),
+    ),
+    ("POST", "/mediation/invitations/{appointment_id:int}/decline"): (
+        post("/mediation/invitations/1/decline"),
+        account_route(404),
+    ),
     ("GET", "/staff/deadlines"): (get("/staff/deadlines"), SUPERVISOR_ONLY),
     ("POST", "/staff/deadlines"): (
         post("/staff/deadlines", {"submitted.standard": "0"}),
@@ -214,6 +243,40 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         case_route(404),
     ),
     ("POST", "/cases/{ref:str}/survey"): (post(REF + "/survey", {"score": "5"}), case_route(400)),
+    # Mediation: the world's case is not in mediation, so every step is refused to everyone
+    # on it (tests/mediation walks who may do what while it is).
+    ("POST", "/cases/{ref:str}/mediation/propose"): (
+        post(REF + "/mediation/propose"),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/mediation/answer"): (
+        post(REF + "/mediation/answer", {"answer": "agree"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/mediation/extend"): (
+        post(REF + "/mediation/extend", {"days": "3"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/mediation/offers"): (
+        post(REF + "/mediation/offers"),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/mediation/offers/{offer_id:int}/counter"): (
+        post(REF + "/mediation/offers/1/counter"),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/mediation/offers/{offer_id:int}/answer"): (
+        post(REF + "/mediation/offers/1/answer", {"answer": "accept"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/mediation/sign"): (
+        post(REF + "/mediation/sign", {"password": "x"}),
+        case_route(403),
+    ),
+    ("GET", "/cases/{ref:str}/mediation/settlement.pdf"): (
+        get(REF + "/mediation/settlement.pdf"),
+        case_route(404),
+    ),
     ("GET", "/cases/{ref:str}/evidence"): (get(REF + "/evidence"), case_route(200)),
     ("POST", "/cases/{ref:str}/evidence"): (
         upload(REF + "/evidence"),
@@ -286,7 +349,7 @@ async def world(people, browser) -> World:
     spare = await User.insert(
         User(email="spare@example.com", name="Spare", role="agent", created_at=datetime.now(UTC))
     ).returning(User.id)
-    return World(ref, evidence["id"], notification["id"], spare[0]["id"])
+    return World(ref, evidence["id"], notification["id"], spare[0]["id"], people["mona"].id)
 
 
 async def test_each_role_gets_what_the_table_says(world, people, browser):

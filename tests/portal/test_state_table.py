@@ -29,6 +29,7 @@ from tests.portal.test_case_room import join, open_case
 CLAIMANT, RESPONDENT, AGENT = roles.CLAIMANT, roles.RESPONDENT, roles.AGENT
 INVESTIGATOR, ASSESSOR, SUPERVISOR = roles.INVESTIGATOR, roles.ASSESSOR, roles.SUPERVISOR
 MEDIATOR, ARBITRATOR, LEGAL = roles.MEDIATOR, roles.ARBITRATOR, roles.LEGAL
+SYSTEM = states.SYSTEM  # the portal itself: no person holds it
 
 ROLES = (CLAIMANT, RESPONDENT, AGENT, INVESTIGATOR, ASSESSOR, SUPERVISOR, MEDIATOR, ARBITRATOR,
          LEGAL)  # fmt: skip
@@ -59,9 +60,12 @@ ALLOWED: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
         "reconsider": ({"objected"}, "reconsideration", {ASSESSOR, SUPERVISOR}),
         "revise_proposal": ({"reconsideration"}, "proposed", {ASSESSOR, SUPERVISOR}),
         "request_mediation": ({"proposed", "objected"}, "mediation", {CLAIMANT, RESPONDENT}),
-        "request_arbitration": ({"proposed", "objected"}, "arbitration",
+        "declare_impasse": ({"mediation"}, "impasse", {MEDIATOR}),
+        "settle": ({"mediation"}, "settled", {SYSTEM}),  # the last signature does it
+        "request_arbitration": ({"proposed", "objected", "impasse"}, "arbitration",
                                 {CLAIMANT, RESPONDENT}),
-        "record_remedy": ({"resolved"}, "closed", {AGENT, ASSESSOR, SUPERVISOR}),
+        "close_after_impasse": ({"impasse"}, "closed", {SYSTEM}),  # 14 days without arbitration
+        "record_remedy": ({"resolved", "settled"}, "closed", {AGENT, ASSESSOR, SUPERVISOR}),
         "withdraw": (OPEN, "withdrawn", {CLAIMANT}),
     }.items()
 }  # fmt: skip
@@ -202,6 +206,14 @@ async def test_through_http_each_action_is_allowed_or_refused_with_its_reason(pe
     b = {role: await browser(people[name]) for role, name in HOLDER.items()}
     for action, (sources, target, who) in ALLOWED.items():
         source = next(s for s in states.STATES if s in sources)
+        if who == {SYSTEM}:
+            # The portal's own steps: nobody can take them by asking.
+            await put(case_id, source, people)
+            for role in ROLES:
+                refused = await b[role].post(f"/cases/{ref}/actions/{action}", valid_form())
+                assert refused.status_code == 403, (action, role)
+                assert refusal(source, action, role) in error_message(refused)
+            continue
         doer = next(r for r in ROLES if r in who)
         outsider = next(r for r in ROLES if r not in who)
         elsewhere = next(s for s in states.STATES if s not in sources)

@@ -1,0 +1,118 @@
+"""What the case room shows of a mediation, for one viewer.
+
+Everything here is said in the joint channel: who was proposed, objections and their
+reasons, the disclosure, offers and the agreement. Caucus conversations are statements
+in their own channels (`portal.policy`), never part of this overview.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mediation import appointment, offers, settlement
+from mediation.items import KIND_LABELS, ROWS
+from mediation.sides import sides_of
+from portal.accounts import roles
+from portal.i18n import _
+
+if TYPE_CHECKING:
+    from portal.policy import CaseAccess
+
+SHOWN_IN = frozenset(("mediation", "impasse", "settled", "arbitration", "closed", "withdrawn"))
+
+
+def _roster_line(mediator: dict[str, Any]) -> str:
+    details = " · ".join(
+        part for part in (mediator["languages"], mediator["jurisdiction"],
+                          (mediator["expertise"] or "")[:80]) if part
+    )  # fmt: skip
+    return f"{mediator['name']} — {details}" if details else mediator["name"]
+
+
+def appointment_status(status: str) -> str:
+    return {
+        "proposed": _("proposed"), "invited": _("invited"), "disclosed": _("disclosed"),
+        "active": _("mediating"), "objected": _("objected to"), "declined": _("declined"),
+        "ended": _("mediation ended"),
+    }.get(status, status)  # fmt: skip
+
+
+def offer_status(status: str) -> str:
+    return {
+        "open": _("Open"), "accepted": _("Accepted"), "rejected": _("Rejected"),
+        "countered": _("Countered"), "expired": _("Expired"), "superseded": _("Superseded"),
+    }.get(status, status)  # fmt: skip
+
+
+def offer_answer(answer: str) -> str:
+    return {"accept": _("accepts"), "reject": _("rejects"), "counter": _("counters")}.get(
+        answer, answer
+    )
+
+
+async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[str, Any] | None:
+    """The mediation panel's data, or None when the case never went to mediation."""
+    if case["state"] not in SHOWN_IN:
+        return None
+    past = await appointment.history(access.case_id)
+    if case["state"] != "mediation" and not past:
+        return None
+    live = next((a for a in past if a["status"] in appointment.LIVE), None)
+    sides = await sides_of(access.case_id)
+    mine = {}
+    if live is not None:
+        stage = "proposal" if live["status"] == "proposed" else "disclosure"
+        mine = next(
+            (a for a in live["answers"] if a["party"] == access.viewer.id and a["stage"] == stage),
+            {},
+        )
+    used_objection = any(
+        a["party"] == access.viewer.id and a["stage"] == "proposal" and a["objects"]
+        for a in (answer for row in past for answer in row["answers"])
+    )
+    offer_rows = await offers.history(access.case_id, at)
+    agreement = await settlement.current(access.case_id)
+    return {
+        "live": live,
+        "past": [a for a in past if a is not live],
+        "sides": sides,
+        "my_answer": mine,
+        "used_objection": used_objection,
+        "offers": offer_rows,
+        "settlement": agreement,
+        "may_sign": bool(
+            agreement
+            and agreement["status"] == "signing"
+            and access.can_sign_settlement
+            and any(p["user"] == access.viewer.id for p in agreement["pending"])
+        ),
+        "answerable": {
+            o["id"]
+            for o in offer_rows
+            if o["status"] == "open"
+            and access.can_negotiate
+            and access.viewer.id in access.party_ids
+            and o["author"] != access.viewer.id
+            and all(a["party"] != access.viewer.id for a in o["answers"])
+        },
+        "roster_options": [
+            (str(m["id"]), _roster_line(m))
+            for m in (await appointment.roster_choices() if access.can_propose_mediator else [])
+        ],
+        "staff_options": [
+            (str(s["id"]), s["name"])
+            for s in (await appointment.staff_choices() if access.can_propose_mediator else [])
+        ],
+        "appointment_status": appointment_status,
+        "offer_status": offer_status,
+        "offer_answer": offer_answer,
+        "needs_representative": not any(
+            s.role in (roles.RESPONDENT, roles.PLATFORM) for s in sides
+        ),
+        "kinds": [(kind, label()) for kind, label in KIND_LABELS.items()],
+        "rows": range(ROWS),
+        "default_expiry": (at + timedelta(days=7)).date().isoformat(),
+        "side_roles": [s.role for s in sides]
+        + ([roles.PLATFORM] if roles.PLATFORM not in {s.role for s in sides} else []),
+    }
