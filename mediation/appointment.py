@@ -131,6 +131,8 @@ async def propose(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str
         raise NotAllowed(
             _("Only a supervisor can propose a mediator, while the case is in mediation.")
         )
+    if await live_appointment(access.case_id):
+        raise Conflict(_("A mediator has already been proposed for this case."))
     errors: dict[str, str] = {}
     chosen = form.get("mediator", "")
     mediator = None

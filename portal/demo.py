@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger.keys import Keyring
+from mediation import appointment, roster
 from portal.accounts import roles
 from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.service import create_user
@@ -185,6 +186,34 @@ async def _say(
     await post_statement(keyring, ref, access, channel, party, text)
 
 
+async def _roster(people: dict[str, DemoAccount]) -> None:
+    """The demo's neutrals, on the roster with a profile each."""
+    await roster.save_profile(people["mona"].viewer.id, {
+        "languages": "English, 中文", "jurisdiction": "Hong Kong",
+        "expertise": "Peer-to-peer trading and payment disputes; CEDR-accredited mediator.",
+        "profile": "Twelve years mediating fintech and payments disputes.",
+    }, by_supervisor=False)  # fmt: skip
+    await roster.save_profile(people["ari"].viewer.id, {
+        "languages": "English", "jurisdiction": "Singapore",
+        "expertise": "Derivatives, margin trading and liquidation.",
+        "profile": "Former exchange general counsel; arbitrator since 2019.",
+    }, by_supervisor=False)  # fmt: skip
+
+
+async def _appoint_mediator(keyring: Keyring, ref: str, people: dict[str, DemoAccount]) -> None:
+    """sue proposes mona, both sides agree, and mona accepts: the real appointment steps."""
+    _case, access = await case_access(people["sue"].viewer, ref)
+    await appointment.propose(keyring, ref, access, {"mediator": str(people["mona"].viewer.id)})
+    for side in ("alice", "bob"):
+        _case, access = await case_access(people[side].viewer, ref)
+        await appointment.answer(keyring, ref, access, {"answer": "agree"})
+    invited = await appointment.live_appointment(access.case_id)
+    assert invited is not None
+    await appointment.accept(keyring, people["mona"].viewer, invited["id"],
+                             {"disclosure": "none", "password": people["mona"].password},
+                             "demo")  # fmt: skip
+
+
 async def _file(
     keyring: Keyring, who: DemoAccount, form: dict[str, str], files: list[ReceivedFile]
 ) -> str:
@@ -199,6 +228,7 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
     if await User.count() > 0:
         raise DemoRefused("The database already has accounts; the demo only fills an empty one.")
     people = await _accounts(settings)
+    await _roster(people)
     a, b = people["alice"], people["bob"]
     today = date.today()
 
@@ -278,7 +308,7 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
                 responsibility="shared", remedy="compensation", amount="500", asset="USDT",
                 remedy_details="平台补偿 500 USDT，其余由双方协商。")  # fmt: skip
     await _step(keyring, p2p, b, "request_mediation", reasons="希望由调解员协助与对方协商。")
-    await _join(keyring, p2p, people["mona"], roles.MEDIATOR)
+    await _appoint_mediator(keyring, p2p, people)
     await _say(keyring, p2p, b, "我希望尽快解决，已经等了三周。")
     await _say(keyring, p2p, people["mona"], "各位好，我是本案调解员。我会先分别与双方沟通。")
     await _say(keyring, p2p, people["mona"], "王先生，您能接受部分补偿吗？", "caucus", b.viewer.id)

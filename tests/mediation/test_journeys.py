@@ -130,6 +130,10 @@ async def everything_seen(b, person, ref: str, seen_seqs: range, party_ids: list
     for link in set(re.findall(r'href="(/cases/[^"#]+)"', room.text)):
         if not link.endswith((".pdf", "/download", "/preview")):
             texts.append((await b.get(html.unescape(link))).text)
+    if f"/cases/{ref}/mediation/settlement.pdf" in room.text:
+        pdf = await b.get(f"/cases/{ref}/mediation/settlement.pdf")
+        texts.append(subprocess.run(["pdftotext", "-", "-"], input=pdf.content,
+                                    capture_output=True, check=True).stdout.decode())  # fmt: skip
     for path in (f"/cases/{ref}/timeline", f"/cases/{ref}/proof.json", f"/cases/{ref}/evidence",
                  "/notifications", "/cases"):  # fmt: skip
         texts.append((await b.get(path)).text)
