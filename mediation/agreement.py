@@ -30,7 +30,7 @@ def draw_up(
     sides: list[Side],
     mediator: str,
     items: list[dict[str, Any]],
-    offer_id: int,
+    offer_number: int,
 ) -> str:
     names = {side.role: side.name for side in sides}
     with language(case_language):
@@ -47,7 +47,7 @@ def draw_up(
                 mediator=mediator,
             ),
             "",
-            _("The parties agree as follows (offer no. %(offer)s):", offer=offer_id),
+            _("The parties agree as follows (offer no. %(offer)s):", offer=offer_number),
             "",
             *(f"{n}. {describe(item, names)}" for n, item in enumerate(items, start=1)),
             "",

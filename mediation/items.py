@@ -71,7 +71,7 @@ def parse_items(
         if kind == "pay":
             item["to"] = form.get(key + "to", "").strip()
             if item["to"] not in allowed or item["to"] == item["by"]:
-                errors[key + "to"] = _("Choose who is paid: another side.")
+                errors[key + "to"] = _("Choose who is paid; it must be another side.")
             amount = form.get(key + "amount", "").strip().replace(",", "")
             try:
                 value = Decimal(amount)

@@ -47,7 +47,7 @@ def _expiry(form: dict[str, str], errors: dict[str, str], at: datetime) -> datet
         errors["expires_on"] = _("Enter the date the offer stands until, like 2026-12-01.")
         return at
     expires = datetime(day.year, day.month, day.day, 23, 59, tzinfo=UTC)
-    if expires <= at:
+    if day <= at.date():
         errors["expires_on"] = _("The offer must stand until a day after today.")
     elif expires > at + LONGEST_VALIDITY:
         errors["expires_on"] = _("An offer may stand for at most 30 days.")
@@ -70,7 +70,10 @@ async def history(case_id: int, at: datetime) -> list[dict[str, Any]]:
         OfferAnswer.offer.is_in([r["id"] for r in rows])
     )
     names = {s.role: s.name for s in await sides_of(case_id)}
+    numbers = {row["id"]: n for n, row in enumerate(rows, start=1)}
     for row in rows:
+        row["number"] = numbers[row["id"]]
+        row["counter_of_number"] = numbers.get(row["counter_of"])
         row["items"] = json.loads(row["items"])
         row["sentences"] = [describe(item, names) for item in row["items"]]
         row["answers"] = [a for a in answers if a["offer"] == row["id"]]
@@ -247,7 +250,7 @@ async def _conclude(
         await sides_of(access.case_id),
         str(mediator["user.name"]) if mediator else "",
         json.loads(offer["items"]),
-        offer["id"],
+        await Offer.count().where((Offer.case == access.case_id) & (Offer.id <= offer["id"])),
     )
     digest = agreement.text_hash(text)
     receipt = await record(

@@ -40,8 +40,9 @@ def appointment_status(status: str) -> str:
 
 def offer_status(status: str) -> str:
     return {
-        "open": _("Open"), "accepted": _("Accepted"), "rejected": _("Rejected"),
-        "countered": _("Countered"), "expired": _("Expired"), "superseded": _("Superseded"),
+        "open": _("Open"), "accepted": _("Accepted by every side"),
+        "rejected": _("Rejected by a side"), "countered": _("Countered"),
+        "expired": _("Expired"), "superseded": _("Superseded by an accepted offer"),
     }.get(status, status)  # fmt: skip
 
 

@@ -52,7 +52,7 @@ async def ok(response, status: int = 303):
 
 async def in_mediation(people, browser):
     """alice's case against bob, proposed and then taken to mediation by alice."""
-    alice, ada, ivy, sam, ref = await to_proposed(people, browser)
+    alice, ada, _ivy, _sam, ref = await to_proposed(people, browser)
     await step(alice, ref, "request_mediation")
     return alice, ada, ref
 
@@ -132,14 +132,24 @@ async def everything_seen(b, person, ref: str, seen_seqs: range, party_ids: list
             texts.append((await b.get(html.unescape(link))).text)
     if f"/cases/{ref}/mediation/settlement.pdf" in room.text:
         pdf = await b.get(f"/cases/{ref}/mediation/settlement.pdf")
-        texts.append(subprocess.run(["pdftotext", "-", "-"], input=pdf.content,
-                                    capture_output=True, check=True).stdout.decode())  # fmt: skip
-    for path in (f"/cases/{ref}/timeline", f"/cases/{ref}/proof.json", f"/cases/{ref}/evidence",
-                 "/notifications", "/cases"):  # fmt: skip
+        texts.append(
+            subprocess.run(
+                ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+            ).stdout.decode()
+        )
+    for path in (
+        f"/cases/{ref}/timeline",
+        f"/cases/{ref}/proof.json",
+        f"/cases/{ref}/evidence",
+        "/notifications",
+        "/cases",
+    ):
         texts.append((await b.get(path)).text)
     for party in party_ids:
-        for path in (f"/cases/{ref}?channel=caucus&party={party}",
-                     f"/cases/{ref}/statements?channel=caucus&party={party}"):  # fmt: skip
+        for path in (
+            f"/cases/{ref}?channel=caucus&party={party}",
+            f"/cases/{ref}/statements?channel=caucus&party={party}",
+        ):
             texts.append((await b.get(path)).text)
     for seq in seen_seqs:
         texts.append((await b.get(f"/cases/{ref}/ledger/{seq}")).text)
@@ -161,7 +171,9 @@ async def assert_caucus_private(people, browser, ref: str) -> None:
     alice_sees = await everything_seen(
         await browser(people["alice"]), people["alice"], ref, seqs, parties
     )
-    bob_sees = await everything_seen(await browser(people["bob"]), people["bob"], ref, seqs, parties)
+    bob_sees = await everything_seen(
+        await browser(people["bob"]), people["bob"], ref, seqs, parties
+    )
     for secret in (ALICE_SECRET, ALICE_FILE, ALICE_FILE_CONTENT.decode()):
         assert secret not in bob_sees
     assert BOB_SECRET not in alice_sees
@@ -220,8 +232,12 @@ async def test_a_mediation_from_appointment_to_signed_settlement(people, browser
 
     # The caucuses: each side talks to mona alone.
     alice_caucus = {"channel": "caucus", "party": str(people["alice"].id)}
-    await ok(await alice.post(f"/cases/{ref}/statements", {**alice_caucus, "text": ALICE_SECRET},
-                              htmx=True), 200)  # fmt: skip
+    await ok(
+        await alice.post(
+            f"/cases/{ref}/statements", {**alice_caucus, "text": ALICE_SECRET}, htmx=True
+        ),
+        200,
+    )
     upload = await alice.post(
         f"/cases/{ref}/evidence",
         {"channel": f"caucus:{people['alice'].id}"},
@@ -230,8 +246,10 @@ async def test_a_mediation_from_appointment_to_signed_settlement(people, browser
     )
     assert upload.status_code == 200, upload.text
     bob_caucus = {"channel": "caucus", "party": str(people["bob"].id)}
-    await ok(await mona.post(f"/cases/{ref}/statements", {**bob_caucus, "text": BOB_SECRET},
-                             htmx=True), 200)  # fmt: skip
+    await ok(
+        await mona.post(f"/cases/{ref}/statements", {**bob_caucus, "text": BOB_SECRET}, htmx=True),
+        200,
+    )
     await assert_caucus_private(people, browser, ref)
 
     # Offers: alice asks for 90 USDT; bob counters with 70 and an apology; alice accepts.
@@ -245,18 +263,24 @@ async def test_a_mediation_from_appointment_to_signed_settlement(people, browser
         "status"
     ] == "countered"
     # The countered offer can no longer be accepted; bob cannot accept his own.
-    late = await bob.post(f"/cases/{ref}/mediation/offers/{first['id']}/answer",
-                            {"answer": "accept"})  # fmt: skip
+    late = await bob.post(
+        f"/cases/{ref}/mediation/offers/{first['id']}/answer", {"answer": "accept"}
+    )
     assert late.status_code == 409 and "no longer open" in page_text(late)
-    own = await bob.post(f"/cases/{ref}/mediation/offers/{second['id']}/answer",
-                         {"answer": "accept"})  # fmt: skip
+    own = await bob.post(
+        f"/cases/{ref}/mediation/offers/{second['id']}/answer", {"answer": "accept"}
+    )
     assert own.status_code == 403
-    await ok(await alice.post(f"/cases/{ref}/mediation/offers/{second['id']}/answer",
-                              {"answer": "accept"}))  # fmt: skip
+    await ok(
+        await alice.post(
+            f"/cases/{ref}/mediation/offers/{second['id']}/answer", {"answer": "accept"}
+        )
+    )
     room = page_text(await alice.get(f"/cases/{ref}"))
     # The history stays: both offers, their states, and the sentences of each.
     assert "Bob pays 90 USDT to Alice." in room and "Bob pays 70 USDT to Alice." in room
-    assert "Countered" in room and "Accepted" in room
+    assert "Countered" in room and "Accepted by every side" in room
+    assert "Offer no. 2" in room and "counter-offer to no. 1" in room
 
     # The agreement, in the case's language, from the accepted items.
     settlement = await Settlement.select().first()
@@ -290,8 +314,9 @@ async def test_a_mediation_from_appointment_to_signed_settlement(people, browser
     pdf = await alice.get(f"/cases/{ref}/mediation/settlement.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert "attachment" in pdf.headers["content-disposition"]
-    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
-                          check=True).stdout.decode()  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+    ).stdout.decode()
     assert "Bob pays 70 USDT to Alice." in text and settlement["sha256"] in text.replace("\n", "")
     assert (await chain(ref))[-1]["type"] == "settlement.downloaded"
 
@@ -300,23 +325,37 @@ async def test_a_mediation_from_appointment_to_signed_settlement(people, browser
     await step(ada, ref, "record_remedy", reference="TX-70-USDT")
     await assert_steps(
         ref,
-        *[(a, f, t, {}) for a, f, t in (
-            ("start_review", "submitted", "triage"), ("accept", "triage", "investigation"),
-            ("hand_over", "investigation", "assessment"), ("propose", "assessment", "proposed"),
-            ("request_mediation", "proposed", "mediation"), ("settle", "mediation", "settled"),
-            ("record_remedy", "settled", "closed"),
-        )],
-    )  # fmt: skip
+        *[
+            (a, f, t, {})
+            for a, f, t in (
+                ("start_review", "submitted", "triage"),
+                ("accept", "triage", "investigation"),
+                ("hand_over", "investigation", "assessment"),
+                ("propose", "assessment", "proposed"),
+                ("request_mediation", "proposed", "mediation"),
+                ("settle", "mediation", "settled"),
+                ("record_remedy", "settled", "closed"),
+            )
+        ],
+    )
     types = [e["type"] for e in await chain(ref)]
-    for expected in ("mediator.proposed", "mediator.agreed", "mediator.invited",
-                     "mediator.disclosed", "mediation.started", "offer.made", "offer.accepted",
-                     "settlement.drafted", "settlement.signed"):  # fmt: skip
+    for expected in (
+        "mediator.proposed",
+        "mediator.agreed",
+        "mediator.invited",
+        "mediator.disclosed",
+        "mediation.started",
+        "offer.made",
+        "offer.accepted",
+        "settlement.drafted",
+        "settlement.signed",
+    ):
         assert expected in types, expected
     await assert_caucus_private(people, browser, ref)
 
 
 async def test_an_objection_to_the_mediator_and_a_replacement(app, people, browser):
-    alice, _ada, ref = await in_mediation(people, browser)
+    _alice, _ada, ref = await in_mediation(people, browser)
     bob, sue = await browser(people["bob"]), await browser(people["sue"])
     await put_on_roster(sue, people["mona"])
     await ok(await propose(sue, ref, people["mona"]))
@@ -324,8 +363,12 @@ async def test_an_objection_to_the_mediator_and_a_replacement(app, people, brows
     # An objection needs reasons; with them, mona is off the case's list.
     empty = await bob.post(f"/cases/{ref}/mediation/answer", {"answer": "object"})
     assert empty.status_code == 400 and "Give your reasons for objecting." in page_text(empty)
-    await ok(await bob.post(f"/cases/{ref}/mediation/answer",
-                            {"answer": "object", "reasons": "She advised Alice last year."}))  # fmt: skip
+    await ok(
+        await bob.post(
+            f"/cases/{ref}/mediation/answer",
+            {"answer": "object", "reasons": "She advised Alice last year."},
+        )
+    )
     assert (await appointment_of(ref))["status"] == "objected"
     assert (await case_of(ref))["next_step_by"] == "supervisor"
     assert await Notification.exists().where(
@@ -339,9 +382,15 @@ async def test_an_objection_to_the_mediator_and_a_replacement(app, people, brows
     # A second mediator; bob has used his one objection.
     from portal.accounts.admin import invite
 
-    await invite(email="max@example.com", name="Max", role="mediator", language="en",
-                 invited_by=people["sue"].id, base_url="http://test",
-                 allowed_roles=("mediator",))  # fmt: skip
+    await invite(
+        email="max@example.com",
+        name="Max",
+        role="mediator",
+        language="en",
+        invited_by=people["sue"].id,
+        base_url="http://test",
+        allowed_roles=("mediator",),
+    )
     max_row = await User.select().where(User.email == "max@example.com").first()
     await ok(await sue.post(f"/cases/{ref}/mediation/propose", {"mediator": str(max_row["id"])}))
     assert "I object" not in page_text(await bob.get(f"/cases/{ref}"))
@@ -353,9 +402,12 @@ async def test_an_objection_to_the_mediator_and_a_replacement(app, people, brows
     assert (await appointment_of(ref))["status"] == "proposed"
     await sweep(keyring=app.state.keyring)
     assert (await appointment_of(ref))["status"] == "invited"
-    mail = await OutboundMail.select().where(OutboundMail.to_address == "max@example.com").order_by(
-        OutboundMail.id, ascending=False
-    ).first()
+    mail = (
+        await OutboundMail.select()
+        .where(OutboundMail.to_address == "max@example.com")
+        .order_by(OutboundMail.id, ascending=False)
+        .first()
+    )
     assert "you are invited to mediate" in mail["subject"]
     assert "/invite/" in mail["body"] and "/mediation/invitations/" not in mail["subject"]
     types = [e["type"] for e in await chain(ref)]
@@ -370,8 +422,12 @@ async def test_a_declined_invitation_goes_back_to_the_supervisor(people, browser
     await agree(alice, ref)
     await agree(bob, ref)
     appointment = await appointment_of(ref)
-    await ok(await mona.post(f"/mediation/invitations/{appointment['id']}/decline",
-                             {"reasons": "I am away all month."}))  # fmt: skip
+    await ok(
+        await mona.post(
+            f"/mediation/invitations/{appointment['id']}/decline",
+            {"reasons": "I am away all month."},
+        )
+    )
     assert (await appointment_of(ref))["status"] == "declined"
     assert not await on_case(ref, people["mona"], "mediator")
     assert (await case_of(ref))["next_step_by"] == "supervisor"
@@ -395,17 +451,30 @@ async def test_a_disclosure_the_parties_may_object_to(people, browser):
     await agree(bob, ref)
     appointment = await appointment_of(ref)
     said = "I traded on this exchange until 2024."
-    missing = await mona.post(f"/mediation/invitations/{appointment['id']}/accept",
-                              {"disclosure": "disclose", "password": people["mona"].password})  # fmt: skip
+    missing = await mona.post(
+        f"/mediation/invitations/{appointment['id']}/accept",
+        {"disclosure": "disclose", "password": people["mona"].password},
+    )
     assert missing.status_code == 400 and "Write what you disclose." in page_text(missing)
-    await ok(await mona.post(f"/mediation/invitations/{appointment['id']}/accept", {
-        "disclosure": "disclose", "disclosure_text": said, "password": people["mona"].password}))  # fmt: skip
+    await ok(
+        await mona.post(
+            f"/mediation/invitations/{appointment['id']}/accept",
+            {
+                "disclosure": "disclose",
+                "disclosure_text": said,
+                "password": people["mona"].password,
+            },
+        )
+    )
     assert (await appointment_of(ref))["status"] == "disclosed"
     assert said in page_text(await alice.get(f"/cases/{ref}"))
     assert not await on_case(ref, people["mona"], "mediator")
     # alice, who has not objected before, objects to the disclosure.
-    await ok(await alice.post(f"/cases/{ref}/mediation/answer",
-                              {"answer": "object", "reasons": "That is too close."}))  # fmt: skip
+    await ok(
+        await alice.post(
+            f"/cases/{ref}/mediation/answer", {"answer": "object", "reasons": "That is too close."}
+        )
+    )
     assert (await appointment_of(ref))["status"] == "objected"
     assert await Notification.exists().where(
         (Notification.user == people["mona"].id) & (Notification.kind == "mediation_objected")
@@ -421,8 +490,16 @@ async def test_offers_counter_and_acceptance_by_every_side_on_a_platform_case(pe
     await step(ada, ref, "start_review")
     await step(ada, ref, "accept", severity="medium", category="liquidation", in_scope="yes")
     await step(ivy, ref, "hand_over", summary="The feed lagged.")
-    await step(sam, ref, "propose", findings="Lag.", responsibility="platform", remedy="refund",
-               amount="100", asset="USDT")  # fmt: skip
+    await step(
+        sam,
+        ref,
+        "propose",
+        findings="Lag.",
+        responsibility="platform",
+        remedy="refund",
+        amount="100",
+        asset="USDT",
+    )
     await step(alice, ref, "request_mediation")
     await put_on_roster(sue, people["mona"])
     no_one = await propose(sue, ref, people["mona"])
@@ -434,33 +511,55 @@ async def test_offers_counter_and_acceptance_by_every_side_on_a_platform_case(pe
     await agree(sam, ref)
     mona = await browser(people["mona"])
     appointment = await appointment_of(ref)
-    await ok(await mona.post(f"/mediation/invitations/{appointment['id']}/accept",
-                             {"disclosure": "none", "password": people["mona"].password}))  # fmt: skip
+    await ok(
+        await mona.post(
+            f"/mediation/invitations/{appointment['id']}/accept",
+            {"disclosure": "none", "password": people["mona"].password},
+        )
+    )
 
     # A mistake in the form says what to fix and stores nothing.
-    bad = await mona.post(f"/cases/{ref}/mediation/offers",
-                          offer_form(pay={**PAY_90, "by": "platform", "amount": "-5"}))  # fmt: skip
+    bad = await mona.post(
+        f"/cases/{ref}/mediation/offers",
+        offer_form(pay={**PAY_90, "by": "platform", "amount": "-5"}),
+    )
     assert bad.status_code == 400
     assert "Enter the amount as a positive number" in page_text(bad)
+    today = await mona.post(
+        f"/cases/{ref}/mediation/offers", offer_form(0, pay={**PAY_90, "by": "platform"})
+    )
+    assert today.status_code == 400 and "a day after today" in page_text(today)
     assert not await Offer.exists()
     # The mediator proposes; alice rejects; the mediator tries again; both sides accept.
-    mediator_offer = offer_form(pay={**PAY_90, "by": "platform"},
-                                unfreeze={"kind": "unfreeze", "by": "platform",
-                                          "account": "UID 7731"})  # fmt: skip
+    mediator_offer = offer_form(
+        pay={**PAY_90, "by": "platform"},
+        unfreeze={"kind": "unfreeze", "by": "platform", "account": "UID 7731"},
+    )
     await ok(await mona.post(f"/cases/{ref}/mediation/offers", mediator_offer))
     first = await Offer.select().order_by(Offer.id, ascending=False).first()
-    await ok(await alice.post(f"/cases/{ref}/mediation/offers/{first['id']}/answer",
-                              {"answer": "reject", "reasons": "Too little."}))  # fmt: skip
+    await ok(
+        await alice.post(
+            f"/cases/{ref}/mediation/offers/{first['id']}/answer",
+            {"answer": "reject", "reasons": "Too little."},
+        )
+    )
     assert (await Offer.select().where(Offer.id == first["id"]).first())["status"] == "rejected"
-    await ok(await mona.post(f"/cases/{ref}/mediation/offers",
-                             offer_form(pay={**PAY_90, "by": "platform", "amount": "95"},
-                                        withdraw=WITHDRAW)))  # fmt: skip
+    await ok(
+        await mona.post(
+            f"/cases/{ref}/mediation/offers",
+            offer_form(pay={**PAY_90, "by": "platform", "amount": "95"}, withdraw=WITHDRAW),
+        )
+    )
     second = await Offer.select().order_by(Offer.id, ascending=False).first()
-    await ok(await sam.post(f"/cases/{ref}/mediation/offers/{second['id']}/answer",
-                            {"answer": "accept"}))  # fmt: skip
+    await ok(
+        await sam.post(f"/cases/{ref}/mediation/offers/{second['id']}/answer", {"answer": "accept"})
+    )
     assert not await Settlement.exists()  # alice has not answered yet
-    await ok(await alice.post(f"/cases/{ref}/mediation/offers/{second['id']}/answer",
-                              {"answer": "accept"}))  # fmt: skip
+    await ok(
+        await alice.post(
+            f"/cases/{ref}/mediation/offers/{second['id']}/answer", {"answer": "accept"}
+        )
+    )
     settlement = await Settlement.select().first()
     assert "1. The platform pays 95 USDT to Alice." in settlement["text"]
     assert "Sam, the representative of the platform" in settlement["text"]
@@ -484,8 +583,9 @@ async def test_an_offer_expires_and_cannot_then_be_accepted(app, people, browser
     await ok(await mona.post(f"/cases/{ref}/mediation/offers", offer_form(1, pay=PAY_90)))
     offer = await Offer.select().first()
     deadlines.advance_clock(timedelta(days=2))
-    late = await alice.post(f"/cases/{ref}/mediation/offers/{offer['id']}/answer",
-                            {"answer": "accept"})  # fmt: skip
+    late = await alice.post(
+        f"/cases/{ref}/mediation/offers/{offer['id']}/answer", {"answer": "accept"}
+    )
     assert late.status_code == 409 and "This offer expired on" in page_text(late)
     await sweep(keyring=app.state.keyring)
     assert (await Offer.select().first())["status"] == "expired"
@@ -501,7 +601,9 @@ async def test_an_impasse_then_arbitration_asked_in_time(people, browser):
     assert "declare_impasse" in offered((await mona.get(f"/cases/{ref}")).text)
     empty = await mona.post(f"/cases/{ref}/actions/declare_impasse", {"reasons": ""})
     assert empty.status_code == 400
-    await step(mona, ref, "declare_impasse", reasons="The sides are 40 USDT apart and will not move.")
+    await step(
+        mona, ref, "declare_impasse", reasons="The sides are 40 USDT apart and will not move."
+    )
     assert (await case_of(ref))["state"] == "impasse"
     assert (await appointment_of(ref))["status"] == "ended"
     assert "request_arbitration" in offered((await bob.get(f"/cases/{ref}")).text)
@@ -537,8 +639,11 @@ async def test_the_mediation_period_is_extended_once_and_reminded(app, people, b
     too_long = await mona.post(f"/cases/{ref}/mediation/extend", {"days": "45"})
     assert too_long.status_code == 400 and "from 1 to 30" in page_text(too_long)
     assert (await alice.post(f"/cases/{ref}/mediation/extend", {"days": "5"})).status_code == 403
-    await ok(await mona.post(f"/cases/{ref}/mediation/extend",
-                             {"days": "14", "reasons": "Bob is travelling."}))  # fmt: skip
+    await ok(
+        await mona.post(
+            f"/cases/{ref}/mediation/extend", {"days": "14", "reasons": "Bob is travelling."}
+        )
+    )
     extended = await appointment_of(ref)
     assert extended["extended"]
     assert (extended["period_ends"] - start["period_ends"]) == timedelta(days=14)
@@ -555,14 +660,18 @@ async def test_the_mediation_period_is_extended_once_and_reminded(app, people, b
 
 
 async def test_the_ledger_records_every_appointment_step_with_its_actor(people, browser):
-    alice, _ada, ref = await in_mediation(people, browser)
+    _alice, _ada, ref = await in_mediation(people, browser)
     await appointed(people, browser, ref)
     entries = {e["type"]: e for e in await chain(ref)}
     assert entries["mediator.proposed"]["actor"] == {
-        "id": f"user:{people['sue'].id}", "role": "supervisor"}  # fmt: skip
+        "id": f"user:{people['sue'].id}",
+        "role": "supervisor",
+    }
     assert entries["mediator.agreed"]["actor"]["role"] == "respondent"
     assert entries["mediator.disclosed"]["actor"] == {
-        "id": f"user:{people['mona'].id}", "role": "mediator"}  # fmt: skip
+        "id": f"user:{people['mona'].id}",
+        "role": "mediator",
+    }
     assert entries["mediator.disclosed"]["body"]["disclosure"] == "none"
     assert entries["mediation.started"]["actor"]["id"] == "system"
     rows = await LedgerEntry.count().where(LedgerEntry.case_ref == ref)
