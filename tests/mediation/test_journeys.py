@@ -17,6 +17,7 @@ import re
 import subprocess
 from datetime import timedelta
 
+import pyotp
 import pytest
 
 from ledger.tables import LedgerEntry
@@ -25,6 +26,7 @@ from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.cases.sweep import sweep
 from portal.notifications.tables import Notification, OutboundMail
+from tests.people import PASSWORD
 from tests.portal.test_journeys import assert_steps, case_of, chain, on_case, step, to_proposed
 from tests.portal.test_state_table import offered
 
@@ -412,6 +414,23 @@ async def test_an_objection_to_the_mediator_and_a_replacement(app, people, brows
     assert "/invite/" in mail["body"] and "/mediation/invitations/" not in mail["subject"]
     types = [e["type"] for e in await chain(ref)]
     assert types.count("mediator.proposed") == 2 and "mediator.objected" in types
+
+    # Max sets his password by the link, must enrol a second factor before he sees the
+    # case's summary, and then accepts.
+    link = re.search(r"http://\S+(/invite/\S+)", mail["body"]).group(1)
+    invitation = re.search(r"http://\S+(/mediation/invitations/\d+)", mail["body"]).group(1)
+    max_ = await browser()
+    await max_.get(link)
+    set_password = await max_.post(link, {"password": PASSWORD, "password_again": PASSWORD})
+    assert set_password.headers["location"] == "/account/second-factor"
+    assert (await max_.get(invitation)).status_code == 303  # second factor first
+    enrol = await max_.get("/account/second-factor")
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enrol.text).group(1)
+    await ok(await max_.post("/account/second-factor", {"code": pyotp.TOTP(secret).now()}))
+    assert "Disclosure and acceptance" in page_text(await ok(await max_.get(invitation), 200))
+    await ok(await max_.post(f"{invitation}/accept", {"disclosure": "none", "password": PASSWORD}))
+    assert (await appointment_of(ref))["status"] == "active"
+    assert "Max is the mediator" in page_text(await bob.get(f"/cases/{ref}"))
 
 
 async def test_a_declined_invitation_goes_back_to_the_supervisor(people, browser):
