@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from portal.accounts import throttle
 from portal.accounts.invitations import check_new_password
-from portal.accounts.passwords import hash_password, verify_password
+from portal.accounts.passwords import hash_password
+from portal.accounts.reauth import password_matches
 from portal.accounts.service import check_name, user_row
 from portal.accounts.tables import User
-from portal.errors import FormInvalid, PortalError
+from portal.errors import FormInvalid
 from portal.i18n import LANGUAGES, _
 
 
@@ -32,18 +32,8 @@ async def change_password(user_id: int, current: str, new: str, again: str, addr
     take the account over; wrong guesses count like failed logins.
     """
     row = await user_row(user_id)
-    lock, failures = await throttle.check(row["email"], address)
-    if lock:
-        raise PortalError(
-            _(
-                "Too many wrong passwords for this account. Try again after %(time)s.",
-                time=lock.until.strftime("%H:%M UTC"),
-            )
-        )
-    await throttle.slow_down(failures)
     errors: dict[str, str] = {}
-    if not await verify_password(row["password_hash"], current):
-        await throttle.record_failure(row["email"], address)
+    if not await password_matches(row, current, address):
         errors["current_password"] = _("That is not your current password.")
     try:
         check_new_password(new, again, email=row["email"], name=row["name"])
