@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 
 from mediation.items import describe
-from mediation.sides import Side
+from portal.cases.sides import Side
 from portal.i18n import _, language
 
 

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ledger.keys import Keyring
-from mediation.sides import side_role, sides_of
 from mediation.tables import Appointment, AppointmentAnswer
 from portal.accounts import invitations, roles
 from portal.accounts.reauth import confirm_password
@@ -30,6 +29,13 @@ from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
 from portal.cases.lifecycle import owners
+from portal.cases.sides import (
+    add_representative,
+    chosen_representative,
+    needs_representative,
+    side_role,
+    sides_of,
+)
 from portal.cases.tables import Case, CaseParticipant
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
@@ -115,16 +121,6 @@ async def roster_choices() -> list[dict[str, Any]]:
     return rows
 
 
-async def staff_choices() -> list[dict[str, Any]]:
-    """Who may speak for the platform: active staff."""
-    rows: list[dict[str, Any]] = (
-        await User.select(User.id, User.name, User.role)
-        .where(User.role.is_in(list(roles.STAFF)) & User.active.eq(True))
-        .order_by(User.name)
-    )
-    return rows
-
-
 async def propose(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, str]) -> int:
     """A supervisor proposes a mediator; the sides then have their objection window."""
     if not access.can_propose_mediator:
@@ -149,14 +145,9 @@ async def propose(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str
             "%(name)s was objected to or declined on this case; choose someone else.",
             name=mediator["name"],
         )
-    sides = await sides_of(access.case_id)
     representative = None
-    if not any(s.role in (roles.RESPONDENT, roles.PLATFORM) for s in sides):
-        picked = form.get("representative", "")
-        staff = {s["id"]: s for s in await staff_choices()}
-        representative = staff.get(int(picked)) if picked.isdigit() else None
-        if representative is None:
-            errors["representative"] = _("Choose who speaks for the platform in the mediation.")
+    if await needs_representative(access.case_id):
+        representative = await chosen_representative(form, errors)
     if errors:
         raise FormInvalid(errors)
     assert mediator is not None
@@ -166,18 +157,8 @@ async def propose(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str
         if await live_appointment(access.case_id):
             raise Conflict(_("A mediator has already been proposed for this case."))
         if representative is not None:
-            await CaseParticipant.insert(
-                CaseParticipant(
-                    case=access.case_id, user=representative["id"], role=roles.PLATFORM, added_at=at
-                )
-            )
-            await record(
-                keyring,
-                ref,
-                "participant.added",
-                actor(access.viewer.id, roles.SUPERVISOR),
-                {"user": f"user:{representative['id']}", "role": roles.PLATFORM},
-            )
+            await add_representative(keyring, ref, access.case_id, representative,
+                                     actor(access.viewer.id, roles.SUPERVISOR), at)  # fmt: skip
         rows = await Appointment.insert(
             Appointment(
                 case=access.case_id,

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from ledger.keys import Keyring
 from mediation import agreement
 from mediation.items import describe, parse_items
-from mediation.sides import mediator_of, side_role, sides_of
 from mediation.tables import Offer, OfferAnswer, Settlement
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
+from portal.cases.sides import mediator_of, side_role, sides_of
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed

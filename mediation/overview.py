@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from mediation import appointment, offers, settlement
 from mediation.items import KIND_LABELS, ROWS
-from mediation.sides import sides_of
 from portal.accounts import roles
+from portal.cases.sides import sides_of, staff_choices
 from portal.i18n import _
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
         ],
         "staff_options": [
             (str(s["id"]), s["name"])
-            for s in (await appointment.staff_choices() if access.can_propose_mediator else [])
+            for s in (await staff_choices() if access.can_propose_mediator else [])
         ],
         "appointment_status": appointment_status,
         "offer_status": offer_status,

@@ -39,9 +39,11 @@ async def roster(role: str) -> list[dict[str, Any]]:
 
 async def profile_of(user_id: int) -> dict[str, Any] | None:
     """A neutral's account and profile; None if the account is not a neutral's."""
-    user = await User.select(User.id, User.name, User.email, User.role).where(
-        User.id == user_id
-    ).first()
+    user = (
+        await User.select(User.id, User.name, User.email, User.role)
+        .where(User.id == user_id)
+        .first()
+    )
     if user is None or user["role"] not in NEUTRAL_ROLES:
         return None
     profile = await NeutralProfile.select().where(NeutralProfile.user == user_id).first()
@@ -72,9 +74,13 @@ async def save_profile(user_id: int, form: dict[str, str], *, by_supervisor: boo
     if by_supervisor:
         values["on_roster"] = form.get("on_roster") == "yes"
     values["updated_at"] = deadlines.now()
-    updated = await NeutralProfile.update(
-        {getattr(NeutralProfile, key): value for key, value in values.items()}
-    ).where(NeutralProfile.user == user_id).returning(NeutralProfile.id)
+    updated = (
+        await NeutralProfile.update(
+            {getattr(NeutralProfile, key): value for key, value in values.items()}
+        )
+        .where(NeutralProfile.user == user_id)
+        .returning(NeutralProfile.id)
+    )
     if not updated:
         await NeutralProfile.insert(NeutralProfile(user=user_id, **values)).on_conflict(
             target=NeutralProfile.user,

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.keys import Keyring
 from mediation import appointment
-from mediation.sides import mediator_of, side_role, sides_of
 from mediation.tables import Settlement, SettlementSignature
 from portal.accounts.reauth import confirm_password
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import take_system_step
+from portal.cases.sides import mediator_of, side_role, sides_of
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, NotAllowed

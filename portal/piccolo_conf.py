@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "portal.cases.piccolo_app",
         "portal.notifications.piccolo_app",
         "mediation.piccolo_app",
+        "arbitration.piccolo_app",
     ]
 )

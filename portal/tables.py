@@ -2,6 +2,7 @@
 
 from piccolo.table import Table
 
+from arbitration.tables import ARBITRATION_TABLES
 from ledger.tables import LEDGER_TABLES
 from mediation.tables import MEDIATION_TABLES
 from portal.accounts.tables import ACCOUNT_TABLES
@@ -14,4 +15,5 @@ ALL_TABLES: list[type[Table]] = [
     *CASE_TABLES,
     *NOTIFICATION_TABLES,
     *MEDIATION_TABLES,
+    *ARBITRATION_TABLES,
 ]
