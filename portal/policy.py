@@ -36,6 +36,8 @@ PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
 # and add evidence to support the appeal.
 CLOSED_STATES = frozenset(("closed", "withdrawn"))
 MEDIATION = "mediation"
+ARBITRATION = "arbitration"
+AWARDED = "awarded"
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,58 @@ class CaseAccess:
     def can_extend_mediation(self) -> bool:
         return self.state == MEDIATION and self.is_mediator
 
+    # Arbitration. The tribunal's members are on the case once they accepted; what they
+    # draft and say among themselves (the `tribunal` channel, a draft award) is theirs.
+
+    @property
+    def can_start_arbitration(self) -> bool:
+        """A supervisor chooses the rules and sends the first list."""
+        return self.state == ARBITRATION and roles.SUPERVISOR in self.roles
+
+    @property
+    def is_side(self) -> bool:
+        return self.viewer.id in self.party_ids
+
+    @property
+    def can_shape_tribunal(self) -> bool:
+        """The sides rank lists, name their arbitrators and challenge; co-arbitrators
+        rank the list for the presiding arbitrator."""
+        return self.state == ARBITRATION and (self.is_side or self.is_arbitrator)
+
+    @property
+    def can_challenge(self) -> bool:
+        return self.state == ARBITRATION and self.is_side
+
+    @property
+    def can_decide_challenge(self) -> bool:
+        return self.state == ARBITRATION and roles.SUPERVISOR in self.roles
+
+    @property
+    def can_conduct_proceedings(self) -> bool:
+        """The tribunal sets the timetable, issues orders, answers extensions, drafts and
+        signs the award."""
+        return self.state == ARBITRATION and self.is_arbitrator
+
+    @property
+    def can_ask_extension(self) -> bool:
+        return self.state == ARBITRATION and self.is_side
+
+    @property
+    def can_read_award_draft(self) -> bool:
+        return self.is_arbitrator
+
+    @property
+    def can_ask_correction(self) -> bool:
+        return self.state == AWARDED and self.is_side
+
+    @property
+    def can_correct_award(self) -> bool:
+        return self.state == AWARDED and self.is_arbitrator
+
+    # Arbitration: constitution (lists, nominations, invitations, challenges).
+
+    # Arbitration: proceedings (timetable, extensions, orders, award, corrections).
+
 
 async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
     """The case and what the viewer may do on it; 404 if they are not on it."""
@@ -215,6 +269,14 @@ def may_answer_invitation(viewer: Viewer, appointment: dict[str, Any]) -> bool:
         viewer.cleared_for_cases
         and appointment["mediator"] == viewer.id
         and appointment["status"] == "invited"
+    )
+
+
+def may_answer_seat(viewer: Viewer, seat: dict[str, Any]) -> bool:
+    """Only the arbitrator invited to a seat, while the invitation is open, sees the
+    case's summary before joining the tribunal."""
+    return (
+        viewer.cleared_for_cases and seat["arbitrator"] == viewer.id and seat["status"] == "invited"
     )
 
 

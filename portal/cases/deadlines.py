@@ -31,7 +31,8 @@ DEFAULTS: dict[str, tuple[int, int]] = {
     "mediation": (72, 24),  # a supervisor proposes a mediator
     "impasse": (336, 336),  # the parties' 14 days to ask for arbitration
     "settled": (120, 48),  # staff carry out what the settlement says
-    "arbitration": (72, 24),
+    "arbitration": (72, 24),  # a supervisor chooses the rules; then the tribunal's dates
+    "awarded": (120, 48),  # staff carry out what the award says
 }
 
 OWNER = {
@@ -50,6 +51,7 @@ OWNER = {
     "impasse": roles.CLAIMANT,
     "settled": roles.AGENT,
     "arbitration": roles.SUPERVISOR,
+    "awarded": roles.AGENT,
 }
 """Who owes the next step in each state."""
 

@@ -152,7 +152,7 @@ class MediationController(Controller):
 
 
 async def _pdf_context(case: dict[str, Any], agreement: dict[str, Any]) -> dict[str, Any]:
-    from mediation.sides import mediator_of, sides_of
+    from portal.cases.sides import mediator_of, sides_of
     from portal.i18n import language
 
     mediator = await mediator_of(case["id"])

@@ -11,11 +11,12 @@ returns None when the action may go ahead, or a message saying why not.
     proposed -> objected -> reconsideration -> proposed
     proposed/objected -> mediation -> settled (the last signature) -> closed
                          mediation -> impasse -> arbitration (asked within 14 days) | closed
-    proposed/objected -> arbitration   (taken on by arbitration/)
+    proposed/objected -> arbitration -> awarded (the award issued) -> closed
     any open state -> withdrawn (by the claimant)
 
 Some steps are the portal's own, never offered as a button: the last signature on a
-settlement settles the case, and an impasse nobody takes to arbitration closes it.
+settlement settles the case, the award's last signature issues it, and an impasse nobody
+takes to arbitration closes it.
 Their "who may" is `SYSTEM`, which no person holds.
 """
 
@@ -52,8 +53,7 @@ AWARDED = "awarded"
 STATES = (
     SUBMITTED, TRIAGE, AWAITING_INFO, INVESTIGATION, ASSESSMENT, PROPOSED, OBJECTED,
     RECONSIDERATION, MEDIATION, ARBITRATION, RESOLVED, REJECTED, APPEALED, WITHDRAWN, CLOSED,
-    IMPASSE, SETTLED,
-    AWARDED,  # reached through arbitration/ (an issue of its own)
+    IMPASSE, SETTLED, AWARDED,
 )  # fmt: skip
 FINAL_STATES = frozenset((WITHDRAWN, CLOSED))
 OPEN_STATES = frozenset(s for s in STATES if s not in FINAL_STATES)
@@ -165,7 +165,9 @@ TABLE: tuple[Transition, ...] = (
     _t("request_arbitration", (PROPOSED, OBJECTED, IMPASSE), ARBITRATION,
        (roles.CLAIMANT, roles.RESPONDENT), within_arbitration_window),
     _t("close_after_impasse", (IMPASSE,), CLOSED, (SYSTEM,)),
-    _t("record_remedy", (RESOLVED, SETTLED), CLOSED, (roles.AGENT, roles.ASSESSOR, *STAFF_LEAD)),
+    _t("issue_award", (ARBITRATION,), AWARDED, (SYSTEM,)),
+    _t("record_remedy", (RESOLVED, SETTLED, AWARDED), CLOSED,
+       (roles.AGENT, roles.ASSESSOR, *STAFF_LEAD)),
     _t("withdraw", OPEN_STATES, WITHDRAWN, (roles.CLAIMANT,)),
 )  # fmt: skip
 
@@ -191,6 +193,7 @@ ACTION_LABELS: dict[str, Callable[[], str]] = {
     "settle": lambda: _("Settle the case"),
     "request_arbitration": lambda: _("Ask for arbitration"),
     "close_after_impasse": lambda: _("Close the case after the impasse"),
+    "issue_award": lambda: _("Issue the award"),
     "record_remedy": lambda: _("Record that the remedy was carried out"),
     "withdraw": lambda: _("Withdraw the case"),
 }

@@ -65,7 +65,9 @@ ALLOWED: dict[str, tuple[frozenset[str], str, frozenset[str]]] = {
         "request_arbitration": ({"proposed", "objected", "impasse"}, "arbitration",
                                 {CLAIMANT, RESPONDENT}),
         "close_after_impasse": ({"impasse"}, "closed", {SYSTEM}),  # 14 days without arbitration
-        "record_remedy": ({"resolved", "settled"}, "closed", {AGENT, ASSESSOR, SUPERVISOR}),
+        "issue_award": ({"arbitration"}, "awarded", {SYSTEM}),  # the award's last signature
+        "record_remedy": ({"resolved", "settled", "awarded"}, "closed",
+                          {AGENT, ASSESSOR, SUPERVISOR}),
         "withdraw": (OPEN, "withdrawn", {CLAIMANT}),
     }.items()
 }  # fmt: skip
