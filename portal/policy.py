@@ -229,6 +229,10 @@ class CaseAccess:
 
     # Arbitration: proceedings (timetable, extensions, orders, award, corrections).
 
+    def can_read_award(self, issued: bool) -> bool:
+        """An issued award is for everyone on the case; a draft only for the tribunal."""
+        return issued or self.can_read_award_draft
+
 
 async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
     """The case and what the viewer may do on it; 404 if they are not on it."""

@@ -1,0 +1,94 @@
+"""What the case room shows of an arbitration's proceedings, for one viewer.
+
+The timetable, the procedural orders, extensions and, once issued, the award with any
+dissent and its addenda are for everyone on the case. A draft award, its votes and
+dissents before the issue are the tribunal's alone (`can_read_award_draft`), as is the
+`tribunal` channel, which the room shows among the statements.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from arbitration import award as awards
+from arbitration import orders, timetable, tribunal
+from mediation.items import KIND_LABELS, ROWS
+from portal.accounts import roles
+from portal.cases.sides import sides_of
+from portal.i18n import _
+
+if TYPE_CHECKING:
+    from portal.policy import CaseAccess
+
+
+def correction_status(status: str) -> str:
+    return {"pending": _("before the tribunal"), "corrected": _("corrected by an addendum"),
+            "refused": _("refused")}.get(status, status)  # fmt: skip
+
+
+async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[str, Any] | None:
+    """The proceedings' part of the arbitration panel, once the tribunal sits."""
+    case_id = case["id"]
+    steps = await timetable.steps_of(case_id)
+    other = await timetable.other_side(case_id)
+    for row in steps:
+        row["label"] = timetable.step_label(row["step"])
+        owed = row["owed_by"]
+        row["owed_label"] = (
+            _("the platform")
+            if owed == "respondent" and other == roles.PLATFORM
+            else timetable.owed_by_label(owed)
+        )
+        row["passed"] = timetable._utc(row["due_at"]) <= at
+    extensions = await timetable.extensions(case_id)
+    for row in extensions:
+        row["label"] = timetable.step_label(row["step.step"])
+        row["status_label"] = timetable.extension_status(row["status"])
+    award = await awards.current(case_id)
+    issued = award is not None and award["status"] == "issued"
+    shown = award if award is not None and access.can_read_award(issued) else None
+    members = await tribunal.members(case_id)
+    corrections = await awards.corrections(award["id"]) if issued and award else []
+    for row in corrections:
+        row["status_label"] = correction_status(row["status"])
+    ends = await awards.correction_ends(case_id, award) if issued and award else None
+    pending_ext = {e["step"] for e in extensions if e["status"] == "pending"}
+    askable = [
+        (str(s["id"]), f"{s['label']} — {s['due_at'].strftime('%Y-%m-%d')}")
+        for s in steps
+        if access.can_ask_extension
+        and not s["passed"]
+        and s["id"] not in pending_ext
+        and timetable._owes(access, s["owed_by"], other)
+    ]
+    sides = await sides_of(case_id)
+    return {
+        "members": members,
+        "three": len(members) >= 3,
+        "steps": steps,
+        "orders": await orders.history(case_id),
+        "extensions": extensions,
+        "award": shown,
+        "issued": issued,
+        "corrections": corrections,
+        "correction_ends": ends,
+        "may_set_timetable": access.can_conduct_proceedings and not steps,
+        "may_order": access.can_conduct_proceedings,
+        "askable_steps": askable,
+        "may_answer_extensions": access.can_conduct_proceedings,
+        "may_draft": access.can_conduct_proceedings and not issued,
+        "may_vote": bool(
+            shown
+            and not issued
+            and access.can_conduct_proceedings
+            and any(m["user"] == access.viewer.id for m in shown["pending"])
+        ),
+        "may_ask_correction": bool(access.can_ask_correction and ends and at <= ends),
+        "may_correct": access.can_correct_award,
+        "kinds": [(kind, label()) for kind, label in KIND_LABELS.items()],
+        "rows": range(ROWS),
+        "side_roles": [s.role for s in sides]
+        + ([roles.PLATFORM] if roles.PLATFORM not in {s.role for s in sides} else []),
+        "default_first": (at + timedelta(days=14)).date().isoformat(),
+    }
