@@ -227,6 +227,19 @@ class CaseAccess:
 
     # Arbitration: constitution (lists, nominations, invitations, challenges).
 
+    def may_rank(self, seat: str) -> bool:
+        """The sides rank the list for a sole arbitrator; the co-arbitrators rank the
+        list for the presiding one."""
+        if self.state != ARBITRATION:
+            return False
+        return self.is_arbitrator if seat == "presiding" else self.is_side
+
+    @property
+    def can_nominate(self) -> bool:
+        """Under three-member rules each side names its arbitrator; a supervisor names
+        one for a side that let its time pass."""
+        return self.state == ARBITRATION and (self.is_side or roles.SUPERVISOR in self.roles)
+
     # Arbitration: proceedings (timetable, extensions, orders, award, corrections).
 
     def can_read_award(self, issued: bool) -> bool:

@@ -1,0 +1,159 @@
+"""The web shell of a tribunal's constitution: lists, nominations, the arbitrator's
+invitation, challenges. Each handler asks the policy, calls one `arbitration` service,
+and shows the room again (with what to fix next to the field, when a form was wrong)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from arbitration import constitution
+from portal.accounts import roles
+from portal.accounts.controllers import _address
+from portal.cases.categories import category_label
+from portal.cases.controllers import room_context
+from portal.cases.tables import Case, CaseParticipant
+from portal.errors import FormInvalid
+from portal.policy import CaseAccess, Channel, case_access
+from portal.web.pages import page
+from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
+
+Req = Request[Any, Any, Any]
+Service = Callable[[CaseAccess, dict[str, str]], Awaitable[None]]
+
+
+def _viewer(request: Req) -> Viewer:
+    viewer = viewer_of(request)
+    assert viewer is not None  # the guard ran
+    return viewer
+
+
+async def _form(request: Req) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
+class ConstitutionController(Controller):
+    """The constitution forms of a case room: /cases/{ref}/arbitration/..."""
+
+    path = "/cases/{ref:str}/arbitration"
+    guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
+
+    async def _run(self, request: Req, ref: str, which: str,
+                   service: Service) -> Response[Any] | Template:  # fmt: skip
+        case, access = await case_access(_viewer(request), ref)
+        form = await _form(request)
+        try:
+            await service(access, form)
+        except FormInvalid as exc:
+            form.pop("password", None)  # never sent back into a page
+            context = await room_context(
+                ref, case, access, Channel("all"), arbitration_errors={which: exc.errors},
+                arbitration_form=form, open_arbitration=which,
+            )  # fmt: skip
+            return page("cases/room.html", status_code=400, **context)
+        return Redirect(f"/cases/{ref}#arbitration", status_code=303)
+
+    @post("/start")
+    async def start(self, request: Req, ref: str) -> Response[Any] | Template:
+        keyring = request.app.state.keyring
+        return await self._run(
+            request, ref, "start", lambda a, f: constitution.start(keyring, ref, a, f)
+        )
+
+    @post("/lists")
+    async def send_list(self, request: Req, ref: str) -> Response[Any] | Template:
+        keyring = request.app.state.keyring
+        return await self._run(
+            request, ref, "send-list", lambda a, f: constitution.send_list(keyring, ref, a)
+        )
+
+    @post("/lists/{list_id:int}/answer")
+    async def answer_list(self, request: Req, ref: str, list_id: int) -> Response[Any] | Template:
+        keyring = request.app.state.keyring
+        return await self._run(
+            request,
+            ref,
+            f"list-{list_id}",
+            lambda a, f: constitution.answer_list(keyring, ref, a, list_id, f),
+        )
+
+    @post("/nominate")
+    async def nominate(self, request: Req, ref: str) -> Response[Any] | Template:
+        keyring = request.app.state.keyring
+        return await self._run(
+            request, ref, "nominate", lambda a, f: constitution.nominate(keyring, ref, a, f)
+        )
+
+    @post("/seats/{seat_id:int}/challenge")
+    async def challenge(self, request: Req, ref: str, seat_id: int) -> Response[Any] | Template:
+        keyring = request.app.state.keyring
+        return await self._run(
+            request,
+            ref,
+            f"challenge-{seat_id}",
+            lambda a, f: constitution.challenge(keyring, ref, a, seat_id, f),
+        )
+
+    @post("/challenges/{challenge_id:int}/decide")
+    async def decide(self, request: Req, ref: str, challenge_id: int) -> Response[Any] | Template:
+        keyring = request.app.state.keyring
+        return await self._run(
+            request,
+            ref,
+            f"decide-{challenge_id}",
+            lambda a, f: constitution.decide_challenge(keyring, ref, a, challenge_id, f),
+        )
+
+
+class ArbitratorInvitationController(Controller):
+    """The invited arbitrator's page: the case's summary, the disclosure, the answer."""
+
+    path = "/arbitration/invitations"
+    guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
+
+    async def _page(self, request: Req, seat_id: int, errors: dict[str, str] | None = None,
+                    form: dict[str, str] | None = None, status: int = 200) -> Template:  # fmt: skip
+        invitation = await constitution.invitation(_viewer(request), seat_id)
+        case = await Case.select().where(Case.id == invitation["case"]).first()
+        people = await CaseParticipant.select(
+            CaseParticipant.role, CaseParticipant.user.name
+        ).where(
+            (CaseParticipant.case == case["id"])
+            & CaseParticipant.role.is_in(list(roles.PARTY_SIDES))
+        )  # fmt: skip
+        return page(
+            "arbitration/invitation.html",
+            status_code=status,
+            invitation=invitation,
+            case=case,
+            parties=people,
+            category_label=category_label,
+            errors=errors or {},
+            form=form or {},
+        )
+
+    @get("/{seat_id:int}")
+    async def show(self, request: Req, seat_id: int) -> Template:
+        return await self._page(request, seat_id)
+
+    @post("/{seat_id:int}/accept")
+    async def accept(self, request: Req, seat_id: int) -> Response[Any] | Template:
+        form = await _form(request)
+        try:
+            ref = await constitution.accept(
+                request.app.state.keyring, _viewer(request), seat_id, form, _address(request)
+            )
+        except FormInvalid as exc:
+            form.pop("password", None)
+            return await self._page(request, seat_id, exc.errors, form, status=400)
+        return Redirect(f"/cases/{ref}", status_code=303)
+
+    @post("/{seat_id:int}/decline")
+    async def decline(self, request: Req, seat_id: int) -> Response[Any]:
+        await constitution.decline(
+            request.app.state.keyring, _viewer(request), seat_id, await _form(request)
+        )
+        return Redirect("/cases", status_code=303)
