@@ -179,12 +179,13 @@ async def other_side(case_id: int) -> str:
 
 
 async def owner_role(case_id: int, owed_by: str) -> str:
-    """Who the case's deadline names for a date. A date both sides owe names the
-    claimant, whose case it is to carry (the case holds one owner per deadline)."""
+    """Who the case's deadline names for a date: a side, every side, or the tribunal."""
     if owed_by == "respondent":
         return await other_side(case_id)
     if owed_by == "tribunal":
         return roles.ARBITRATOR
+    if owed_by == "both":
+        return roles.PARTIES
     return roles.CLAIMANT
 
 

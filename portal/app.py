@@ -30,6 +30,10 @@ from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
 from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
+from portal.cases.constitution_controllers import (
+    ArbitratorInvitationController,
+    ConstitutionController,
+)
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
 from portal.cases.mediation_controllers import (
@@ -41,6 +45,7 @@ from portal.cases.mediation_controllers import (
 from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper
+from portal.cases.tribunal_controllers import TribunalController
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -100,6 +105,9 @@ def route_handlers() -> list[object]:
         MediatorInvitationController,
         RosterController,
         NeutralProfileController,
+        ConstitutionController,
+        ArbitratorInvitationController,
+        TribunalController,
         EvidenceController,
         QueueController,
         DeadlinePolicyController,

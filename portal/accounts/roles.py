@@ -32,3 +32,5 @@ PLATFORM = "platform"
 arbitration, when no customer is the respondent: the platform's decision is what the
 claimant contests."""
 PARTY_SIDES = (CLAIMANT, RESPONDENT, PLATFORM)
+PARTIES = "parties"
+"""Who owes a step both sides owe (a date of an arbitral timetable): every side."""

@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
+from arbitration.overview import overview as arbitration_overview
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
 from mediation.overview import overview
@@ -80,6 +81,10 @@ async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, curre
         "mediation_errors": {},
         "mediation_form": {},
         "open_mediation": "",
+        "arbitration": await arbitration_overview(case, access, at),
+        "arbitration_errors": {},
+        "arbitration_form": {},
+        "open_arbitration": "",
         **extra,
     }
 

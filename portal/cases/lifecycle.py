@@ -101,6 +101,8 @@ async def owners(case_id: int, role: str) -> list[int]:
     """Who owes a step: the people holding `role` on the case, or the supervisors."""
     if role == roles.SUPERVISOR:
         return await _supervisors()
+    if role == roles.PARTIES:
+        return await _people(case_id, *roles.PARTY_SIDES)
     return await _people(case_id, role)
 
 

@@ -44,6 +44,7 @@ def role_label(role: str) -> str:
         roles.CLAIMANT: _("Claimant"),
         roles.RESPONDENT: _("Respondent"),
         roles.PLATFORM: _("For the platform"),
+        roles.PARTIES: _("Every party"),
         roles.AGENT: _("Agent"),
         roles.INVESTIGATOR: _("Investigator"),
         roles.ASSESSOR: _("Assessor"),

@@ -277,6 +277,79 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         get(REF + "/mediation/settlement.pdf"),
         case_route(404),
     ),
+    # Arbitration: the world's case is not in arbitration either; nobody is invited.
+    ("POST", "/cases/{ref:str}/arbitration/start"): (
+        post(REF + "/arbitration/start", {"ruleset": "sole"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/arbitration/lists"): (
+        post(REF + "/arbitration/lists"),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/arbitration/lists/{list_id:int}/answer"): (
+        post(REF + "/arbitration/lists/1/answer"),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/arbitration/nominate"): (
+        post(REF + "/arbitration/nominate", {"arbitrator": "1"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/arbitration/seats/{seat_id:int}/challenge"): (
+        post(REF + "/arbitration/seats/1/challenge", {"reasons": "x"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/arbitration/challenges/{challenge_id:int}/decide"): (
+        post(REF + "/arbitration/challenges/1/decide", {"decision": "dismiss", "reasons": "x"}),
+        case_route(403),
+    ),
+    ("GET", "/arbitration/invitations/{seat_id:int}"): (
+        get("/arbitration/invitations/1"),
+        account_route(404),
+    ),
+    ("POST", "/arbitration/invitations/{seat_id:int}/accept"): (
+        post("/arbitration/invitations/1/accept", {"disclosure": "none"}),
+        account_route(404),
+    ),
+    ("POST", "/arbitration/invitations/{seat_id:int}/decline"): (
+        post("/arbitration/invitations/1/decline"),
+        account_route(404),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/timetable"): (
+        post(REF + "/tribunal/timetable", {"claim_on": "2030-01-01"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/orders"): (
+        post(REF + "/tribunal/orders", {"text": "x"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/extensions"): (
+        post(REF + "/tribunal/extensions", {"step": "1"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/extensions/{extension_id:int}/answer"): (
+        post(REF + "/tribunal/extensions/1/answer", {"decision": "grant"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/award"): (
+        post(REF + "/tribunal/award", {"reasons": "x"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/award/vote"): (
+        post(REF + "/tribunal/award/vote", {"vote": "sign", "password": "x"}),
+        case_route(403),
+    ),
+    ("GET", "/cases/{ref:str}/tribunal/award.pdf"): (
+        get(REF + "/tribunal/award.pdf"),
+        case_route(404),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/corrections"): (
+        post(REF + "/tribunal/corrections", {"request": "x"}),
+        case_route(403),
+    ),
+    ("POST", "/cases/{ref:str}/tribunal/corrections/{correction_id:int}/answer"): (
+        post(REF + "/tribunal/corrections/1/answer", {"decision": "refuse"}),
+        case_route(403),
+    ),
     ("GET", "/cases/{ref:str}/evidence"): (get(REF + "/evidence"), case_route(200)),
     ("POST", "/cases/{ref:str}/evidence"): (
         upload(REF + "/evidence"),
