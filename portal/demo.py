@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 import struct
 import zlib
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from arbitration import constitution, listing
+from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring
 from mediation import appointment, roster
 from portal.accounts import roles
@@ -212,6 +215,24 @@ async def _appoint_mediator(keyring: Keyring, ref: str, people: dict[str, DemoAc
     await appointment.accept(keyring, people["mona"].viewer, invited["id"],
                              {"disclosure": "none", "password": people["mona"].password},
                              "demo")  # fmt: skip
+
+
+async def _constitute_sole_tribunal(keyring: Keyring, ref: str,
+                                    people: dict[str, DemoAccount]) -> None:  # fmt: skip
+    """sue starts a sole arbitration and speaks for the platform; both sides rank the list
+    (ari, the only arbitrator on the demo's roster) and ari accepts: the real steps."""
+    _case, access = await case_access(people["sue"].viewer, ref)
+    form = {"ruleset": "sole", "representative": str(people["sue"].viewer.id)}
+    await constitution.start(keyring, ref, access, form)
+    sent = await CandidateList.select().order_by(CandidateList.id, ascending=False).first()
+    ranks = {listing.field(int(c)): "1" for c in json.loads(sent["candidates"])}
+    for side in ("alice", "sue"):
+        _case, access = await case_access(people[side].viewer, ref)
+        await constitution.answer_list(keyring, ref, access, sent["id"], ranks)
+    seat = await Seat.select().order_by(Seat.id, ascending=False).first()
+    await constitution.accept(keyring, people["ari"].viewer, seat["id"],
+                              {"disclosure": "none", "password": people["ari"].password},
+                              "demo")  # fmt: skip
 
 
 async def _file(
@@ -413,7 +434,7 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         "request_arbitration",
         reasons="The restriction has no basis; I ask for a binding decision.",
     )
-    await _join(keyring, kyc, people["ari"], roles.ARBITRATOR)
+    await _constitute_sole_tribunal(keyring, kyc, people)
     await _say(
         keyring,
         kyc,
