@@ -163,10 +163,10 @@ class CaseController(Controller):
                 request.app.state.keyring, viewer, checked, received.files
             )
         except FormInvalid as exc:
-            received.discard()
+            await received.discard()
             return self._filing_form(received.fields, exc.errors, status=400)
         except BaseException:
-            received.discard()
+            await received.discard()
             raise
         return Redirect(f"/cases/{filed.ref}", status_code=303)
 

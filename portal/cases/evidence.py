@@ -31,8 +31,10 @@ from portal.cases.tables import Case, Evidence
 from portal.cases.uploads import (
     PREVIEWABLE,
     ReceivedFile,
+    claim,
     clean_name,
     evidence_dir,
+    release,
     stored_path,
 )
 from portal.database import write_transaction
@@ -83,7 +85,10 @@ async def record_files(
     now: datetime | None = None,
     platform_record: bool = False,
 ) -> int:
-    """One `evidence.added` entry for the files, and a row for each; returns the case_seq."""
+    """One `evidence.added` entry for the files, and a row for each; returns the case_seq.
+    Call in the caller's write transaction: each file is claimed (`uploads.claim`)."""
+    for received in files:
+        await claim(received)
     now = now or datetime.now(UTC)
     body: dict[str, object] = {
         "channel": channel,
@@ -268,9 +273,7 @@ async def add_pasted_record(
     try:
         return await add_files(keyring, ref, access, channel, [stored], platform_record=True)
     except BaseException:
-        if stored.newly_stored:
-            with contextlib.suppress(FileNotFoundError):
-                stored.path.unlink()
+        await release(stored)
         raise
 
 

@@ -134,10 +134,10 @@ class EvidenceController(Controller):
             elif not received.rejected:
                 raise FormInvalid({"files": _("Choose at least one file to add.")})
         except FormInvalid as exc:
-            received.discard()
+            await received.discard()
             error = " ".join(exc.errors.values())
         except BaseException:
-            received.discard()  # nothing refers to the files this request stored
+            await received.discard()  # nothing refers to the files this request stored
             raise
         outcome = _outcome(received, error)
         if request.headers.get("hx-request") == "true":

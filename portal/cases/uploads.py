@@ -139,13 +139,54 @@ class ReceivedForm:
     files: list[ReceivedFile] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
-    def discard(self) -> None:
-        """Remove the files this request stored, when what they belong to is not kept."""
+    async def discard(self) -> None:
+        """Remove the files this request stored, when what they belong to is not kept
+        (unless another request's evidence now refers to the same bytes: `release`)."""
         for received in self.files:
-            if received.newly_stored:
-                with contextlib.suppress(FileNotFoundError):
-                    received.path.unlink()
+            await release(received)
         self.files = []
+
+
+async def lock_content(sha256: str) -> None:
+    """Serialise, in the caller's write transaction, everyone keeping or removing the
+    stored file of these bytes. SQLite's write transactions are serial already."""
+    from portal.cases.tables import Evidence
+
+    if Evidence._meta.db.engine_type == "postgres":
+        await Evidence.raw("SELECT pg_advisory_xact_lock(hashtext({}))", sha256)
+
+
+async def claim(received: ReceivedFile) -> None:
+    """In the transaction that records a file: make sure its bytes are still stored.
+
+    Two requests may bring the same bytes at once: the first stores them, the second
+    finds them stored. Should the first then fail and remove them, the second must not
+    record a file that is gone; under the content lock, either this claim runs first
+    (and `release` then sees the row and keeps the file) or it finds the file gone.
+    """
+    await lock_content(received.sha256)
+    if not received.path.is_file():
+        raise PortalError(
+            _(
+                "The file %(name)s was removed while it was being added; please send it again.",
+                name=received.name,
+            )
+        )
+
+
+async def release(received: ReceivedFile) -> None:
+    """Remove a file this request stored and did not record, unless evidence refers to
+    its bytes by now (another request's, which found them stored): see `claim`."""
+    from portal.cases.tables import Evidence
+    from portal.database import write_transaction
+
+    if not received.newly_stored:
+        return
+    async with write_transaction(Evidence._meta.db):
+        await lock_content(received.sha256)
+        if not await Evidence.exists().where(Evidence.sha256 == received.sha256):
+            with contextlib.suppress(FileNotFoundError):
+                received.path.unlink()
 
 
 def evidence_dir(data_dir: Path) -> Path:
@@ -315,9 +356,7 @@ async def receive_form(
                         if not csrf_ok:
                             raise _csrf_refused()
                         if len(result.files) + len(result.rejected) >= MAX_FILES:
-                            raise PortalError(
-                                _("Send at most %(n)s files at a time.", n=MAX_FILES)
-                            )
+                            raise PortalError(_("Send at most %(n)s files at a time.", n=MAX_FILES))
                         writer = _FileWriter(
                             data_dir, clean_name(event.filename), max_file_bytes, allowed
                         )
@@ -357,14 +396,17 @@ async def receive_form(
     except MultipartError as exc:
         if writer is not None:
             writer.abandon()
-        result.discard()
+        await result.discard()
         raise PortalError(
             _("The upload was cut off or malformed, so nothing was kept. Please send it again.")
         ) from exc
-    except BaseException:
+    except BaseException as exc:
         if writer is not None:
             writer.abandon()
-        result.discard()
+        if not isinstance(exc, asyncio.CancelledError):
+            # A cancelled request leaves what it stored; an unreferenced file is waste,
+            # never loss.
+            await result.discard()
         raise
     if not csrf_ok:
         raise _csrf_refused()

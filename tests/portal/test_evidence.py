@@ -19,6 +19,7 @@ from ledger.tables import LedgerEntry
 from portal.accounts import roles
 from portal.app import create_app
 from portal.cases.tables import Evidence
+from portal.errors import PortalError
 from portal.settings import ConfigurationError, Settings
 from tests.people import Browser, make_person
 from tests.portal.conftest import SECRET
@@ -505,3 +506,37 @@ async def test_an_upload_with_no_file_says_to_choose_one(people, browser, settin
     assert response.status_code == 200
     assert "Choose at least one file to add." in response.text
     assert stored_files(settings) == [] and await entries(ref) == before
+
+
+async def test_the_same_bytes_sent_twice_at_once_are_never_lost(app, people, browser, settings):
+    """Request A stores new bytes, request B brings the same bytes and finds them stored.
+    If B records them first, A's failure keeps the file; if A's failure removes the file
+    first, B refuses with a reason and records nothing. Never a row without its file."""
+    from portal.cases import evidence
+    from portal.cases.uploads import release
+    from portal.policy import case_access
+    from tests.portal.test_state_table import viewer
+
+    alice = await browser(people["alice"])
+    ref = await new_case(alice)
+    _case, access = await case_access(await viewer(people["alice"]), ref)
+    keyring, channel = app.state.keyring, evidence.Channel("all")
+
+    first = b"bytes that two requests bring at once"
+    a = evidence._store_bytes(settings.data_dir, "a.txt", first)
+    b = evidence._store_bytes(settings.data_dir, "b.txt", first)
+    assert (a.newly_stored, b.newly_stored) == (True, False)
+    await evidence.add_files(keyring, ref, access, channel, [b])
+    await release(a)  # A fails after B recorded the same bytes
+    assert a.path.is_file() and a.path.read_bytes() == first
+
+    second = b"bytes removed before the second request records them"
+    a = evidence._store_bytes(settings.data_dir, "a.txt", second)
+    b = evidence._store_bytes(settings.data_dir, "b.txt", second)
+    await release(a)  # A fails first: nothing refers to the bytes, so they go
+    assert not a.path.exists()
+    before = await entries(ref)
+    with pytest.raises(PortalError, match="was removed while it was being added"):
+        await evidence.add_files(keyring, ref, access, channel, [b])
+    assert await entries(ref) == before
+    assert not await Evidence.exists().where(Evidence.sha256 == sha(second))
