@@ -68,13 +68,14 @@ def draw_up(ref: str, case_language: str, sides: list[Side], arbitrators: list[s
         if len(arbitrators) == 1:
             bench = _("Sole arbitrator: %(name)s", name=arbitrators[0])
         else:
-            bench = _("The tribunal: %(names)s", names=", ".join(arbitrators))
+            bench = _("The tribunal: %(names)s", names=_(", ").join(arbitrators))
         lines = [
             _("Final award in case %(ref)s", ref=ref),
             "",
             bench,
-            _("The parties: %(parties)s", parties="; ".join(
-                f"{side.name} ({_side_name(side.role)})" for side in sides)),
+            _("The parties: %(parties)s", parties=_("; ").join(
+                _("%(name)s (%(role)s)", name=side.name, role=_side_name(side.role))
+                for side in sides)),
             "",
             _("Reasons"),
             reasons,

@@ -548,7 +548,7 @@ async def _constitute(keyring: Keyring, ref: str, arbitration: dict[str, Any],
     await Case.update(
         {Case.deadline_at: due, Case.next_step_by: roles.ARBITRATOR, Case.updated_at: at}
     ).where(Case.id == arbitration["case"])
-    names = ", ".join(row["arbitrator.name"] for row in members)
+    names = _(", ").join(row["arbitrator.name"] for row in members)
     await _tell(await _everyone(arbitration["case"]), ref, "constituted", names=names,
                 due=_when(due))  # fmt: skip
 
@@ -586,7 +586,7 @@ async def start(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, 
     """A supervisor chooses the rules: a list goes out, or the sides name their arbitrators."""
     if not access.can_start_arbitration:
         raise NotAllowed(
-            _("Only a supervisor starts the arbitration, while the case is in arbitration.")
+            _("Only a supervisor starts the arbitration.")
         )
     errors: dict[str, str] = {}
     key = form.get("ruleset") or DEFAULT

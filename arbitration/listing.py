@@ -27,7 +27,7 @@ import secrets
 from typing import Any
 
 from portal.errors import FormInvalid
-from portal.i18n import _
+from portal.i18n import _, ngettext
 
 STRIKE = "strike"
 SALT = "salt"
@@ -59,7 +59,9 @@ def read_answer(candidates: list[int], form: dict[str, str], strikes: int,
     struck = [c for c, rank in ranking.items() if rank is None]
     allowed = min(strikes, len(candidates) - 1)
     if len(struck) > allowed:
-        raise FormInvalid({"ranking": _("You may strike at most %(n)s candidates.", n=allowed)})
+        raise FormInvalid({"ranking": ngettext("You may strike at most %(num)s candidate.",
+                                               "You may strike at most %(num)s candidates.",
+                                               allowed)})  # fmt: skip
     ranks = sorted(rank for rank in ranking.values() if rank is not None)
     if ranks != list(range(1, len(ranks) + 1)):
         raise FormInvalid(

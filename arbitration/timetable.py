@@ -240,7 +240,7 @@ async def set_timetable(
                     who = owed_by_label(owed)
                     if owed == "respondent" and other == roles.PLATFORM:
                         who = _("the platform")
-                    lines.append(_("%(n)s. %(step)s, by %(who)s: by %(date)s.", n=n,
+                    lines.append(_("%(n)s. %(step)s, to be filed by %(who)s by %(date)s.", n=n,
                                    step=step_label(d.step), who=who,
                                    date=_shown(d.due_at)))  # fmt: skip
             return [

@@ -145,12 +145,12 @@ async def test_the_timetable_is_procedural_order_no_1_with_its_dates_in_order(pe
     text = order["text"]
     assert text.startswith(f"Procedural Order no. 1 in case {ref}")
     lines = [
-        f"1. Statement of claim, by the claimant: by {day(14)} 23:59 UTC.",
-        f"2. Statement of defence, by the respondent: by {day(28)} 23:59 UTC.",
-        f"3. Evidence, by both sides: by {day(42)} 23:59 UTC.",
-        f"4. Reply, by the claimant: by {day(49)} 23:59 UTC.",
+        f"1. Statement of claim, to be filed by the claimant by {day(14)} 23:59 UTC.",
+        f"2. Statement of defence, to be filed by the respondent by {day(28)} 23:59 UTC.",
+        f"3. Evidence, to be filed by both sides by {day(42)} 23:59 UTC.",
+        f"4. Reply, to be filed by the claimant by {day(49)} 23:59 UTC.",
         f"5. Hearing: {day(56)} 10:00 UTC, at https://video.example/hearing-1.",
-        f"6. Closing submissions, by both sides: by {day(63)} 23:59 UTC.",
+        f"6. Closing submissions, to be filed by both sides by {day(63)} 23:59 UTC.",
     ]
     assert [text.index(line) for line in lines] == sorted(text.index(line) for line in lines)
     assert order["sha256"] == hashlib.sha256(text.encode()).hexdigest()
