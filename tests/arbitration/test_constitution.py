@@ -359,6 +359,21 @@ async def test_three_members_named_by_the_sides_choose_the_presiding_arbitrator(
     for name in ("abe", "bea", "cal"):
         assert await on_case(ref, people[name], "arbitrator")
 
+    # The tribunal so formed awards by a majority, bea dissenting.
+    from tests.arbitration.test_award import DISSENT, REASONS, award_form, vote
+
+    await ok(await cal.post(f"/cases/{ref}/tribunal/award", award_form()))
+    await ok(await abe.post(f"/cases/{ref}/statements",
+                            {"channel": "tribunal", "text": "I agree with the draft."},
+                            htmx=True), 200)  # fmt: skip
+    await ok(await vote(bea, ref, people["bea"], "dissent", DISSENT))
+    await ok(await vote(abe, ref, people["abe"]))
+    assert (await case_of(ref))["state"] == "arbitration"
+    await ok(await vote(cal, ref, people["cal"]))
+    assert (await case_of(ref))["state"] == "awarded"
+    room = page_text(await alice.get(f"/cases/{ref}"))
+    assert REASONS in room and DISSENT in room and "I agree with the draft." not in room
+
 
 async def test_a_side_that_names_nobody_in_time_gets_one_named_by_a_supervisor(
     app, people, browser
