@@ -64,3 +64,35 @@ async def test_each_exports_their_copy_and_anyone_can_verify_it(people, browser,
     )
     assert refused.status_code == 422
     assert "seal" in refused.text.lower() and "Not verified" in refused.text
+
+
+async def test_a_settled_case_file_carries_the_agreement_and_each_side_only_its_caucus(
+    people, browser, tmp_path
+):
+    from tests.mediation.test_journeys import PAY_70, appointed, in_mediation, offer_form, ok
+
+    alice, _ada, ref = await in_mediation(people, browser)
+    bob = await browser(people["bob"])
+    sue, mona = await appointed(people, browser, ref)
+    alice_secret, bob_secret = "Alice would take 50 USDT", "Bob could pay 95 USDT"
+    for channel_party, text in ((people["alice"].id, alice_secret), (people["bob"].id, bob_secret)):
+        form = {"channel": "caucus", "party": str(channel_party), "text": text}
+        await ok(await mona.post(f"/cases/{ref}/statements", form, htmx=True), 200)
+    await ok(await alice.post(f"/cases/{ref}/mediation/offers", offer_form(pay=PAY_70)))
+    from mediation.tables import Offer
+
+    offer = await Offer.select(Offer.id).order_by(Offer.id, ascending=False).first()
+    answer = {"answer": "accept"}
+    await ok(await bob.post(f"/cases/{ref}/mediation/offers/{offer['id']}/answer", answer))
+    for who, b in (("alice", alice), ("bob", bob), ("mona", mona)):
+        await ok(await b.post(f"/cases/{ref}/mediation/sign", {"password": people[who].password}))
+
+    alice_copy = text_of((await alice.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    bob_copy = text_of((await bob.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    for copy in (alice_copy, bob_copy):
+        assert "Settlement agreement" in copy and "Bob pays 70 USDT to Alice." in copy
+        assert "Mona" in copy and "Settled" in copy
+    assert alice_secret in alice_copy and bob_secret not in alice_copy
+    assert bob_secret in bob_copy and alice_secret not in bob_copy
+    full = text_of((await sue.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    assert alice_secret in full and bob_secret in full
