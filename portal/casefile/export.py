@@ -170,7 +170,7 @@ async def export(
         evidence = await _evidence(settings, access)
         visible = {item["sha256"] for item in evidence}
         bundle["evidence"] = [item for item in bundle["evidence"] if item["sha256"] in visible]
-        context = await _context(case, access, bundle, evidence, seal)
+        context = await _context(case, audience, access, bundle, evidence, seal)
         from portal.pdf.render import render_pdf
 
         bundle_bytes = json.dumps(bundle, indent=1, ensure_ascii=False).encode("utf-8")
@@ -220,6 +220,7 @@ def _event(entry: dict[str, Any], index: int) -> Event:
 
 async def _context(
     case: dict[str, Any],
+    audience: str,
     access: CaseAccess,
     bundle: dict[str, Any],
     evidence: list[dict[str, Any]],
@@ -273,7 +274,7 @@ async def _context(
             },
             "audience_label": (
                 _("Full copy: every channel, for staff and legal")
-                if access.viewer.id == 0
+                if audience == FULL
                 else _("Copy for %(name)s, a party", name=party_names.get(access.viewer.id, ""))
             ),
             "parties": [

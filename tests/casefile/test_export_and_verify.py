@@ -64,6 +64,7 @@ async def test_each_audience_gets_its_copy_and_each_verifies(demo, tmp_path: Pat
 
     # Staff and legal read the staff notes; a party's copy leaves them out.
     assert STAFF_NOTE in text_of(full)
+    assert "exported a signed case file" in text_of(full)  # its own export, last in the timeline
     assert STAFF_NOTE not in text_of(alice)
     # Bob reads his own caucus, in Chinese, and not alice's, whose entries remain as hashes.
     bob_text = text_of(bob)
