@@ -234,10 +234,10 @@ async def _context(
         data = base64.b64decode(item["entry"])
         decoded.append((json.loads(data), item["index"], leaf_hash(data).hex()))
     events = [_event(entry, index) for entry, index, _leaf in decoded]
-    names = await names_for(events, people)
     text, _signatures = parse_note(bundle["checkpoint"])
     checkpoint = parse_checkpoint(text)
     with language(case["language"]):
+        names = await names_for(events, people)  # "the portal", in the case's language
         timeline = []
         for event, (_entry, _index, leaf) in zip(events, decoded, strict=True):
             shown = _visible(access, event.body)

@@ -72,6 +72,7 @@ async def test_each_audience_gets_its_copy_and_each_verifies(demo, tmp_path: Pat
     assert "我希望尽快解决" in bob_text
     assert ALICE_CAUCUS not in bob_text
     assert "本副本不显示" in bob_text  # the Chinese case file, in Chinese
+    assert "The portal" not in bob_text and "案件档案" in bob_text
 
     # The seal is a PAdES signature that poppler reads as intact, over the whole file.
     signed = subprocess.run(["pdfsig", str(bob)], capture_output=True, text=True).stdout
