@@ -80,8 +80,8 @@ async def render_pdf(
 
     `attachments` maps a file name to its content; each is embedded in the PDF/A-3 file.
     """
-    with i18n.language(language):
-        html = pdf_templates().get_template(template_name).render(**context)
+    # In a thread: a case file of thousands of entries is a few MB of HTML.
+    html = await asyncio.to_thread(_html, template_name, context, language)
     with tempfile.TemporaryDirectory(prefix="portal-pdf-") as tmp:
         paths = []
         for name, content in (attachments or {}).items():
@@ -90,6 +90,11 @@ async def render_pdf(
             paths.append(path)
         async with _free_slot():
             return await _lay_out(html, template_name, time_limit, memory_limit, paths)
+
+
+def _html(template_name: str, context: dict[str, Any], language: str) -> str:
+    with i18n.language(language):
+        return pdf_templates().get_template(template_name).render(**context)
 
 
 async def _lay_out(
