@@ -19,7 +19,7 @@ from litestar.response import Response, Template
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from portal.casefile.export import export
-from portal.casefile.verify import verify_case_bytes
+from portal.casefile.verify import CHECK_NAMES, verify_case_bytes
 from portal.cases.events import actor
 from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError
@@ -78,7 +78,7 @@ class VerifyController(Controller):
 
     @get("/")
     async def form(self) -> Template:
-        return page("verify.html", report=None, verdict=None, file_name="")
+        return page("verify.html", report=None, verdict=None, file_name="", check_names=CHECK_NAMES)
 
     @post(
         "/",
@@ -98,6 +98,7 @@ class VerifyController(Controller):
                     report=None,
                     verdict=None,
                     file_name="",
+                    check_names=CHECK_NAMES,
                     error=_("Choose a case file (PDF or zip) to check."),
                 )
             data = await asyncio.to_thread(path.read_bytes)
@@ -108,6 +109,7 @@ class VerifyController(Controller):
             report=report,
             verdict=report.ok,
             file_name=name,
+            check_names=CHECK_NAMES,
         )
 
 

@@ -260,11 +260,32 @@ def _check_complete(bundle: dict[str, Any]) -> Finding:
     )
 
 
+CHECK_NAMES = {
+    "file": "file",
+    "seal": "seal",
+    "attachment": "proof attached",
+    "bundle-format": "bundle",
+    "checkpoint": "checkpoint",
+    "entry-format": "entries",
+    "entry-signature": "entry signatures",
+    "inclusion": "in the log",
+    "chain": "chain",
+    "evidence": "evidence",
+    "consistency": "consistency",
+    "complete": "nothing cut off",
+}
+"""The name each check goes by in the report, in the order the checks run."""
+
+
 def summary(report: Report) -> str:
-    """The verdict first, in one line, then one line per check."""
+    """The verdict first, in one line, then one line per check, named."""
     if report.ok:
         head = "VERIFIED: every check holds."
     else:
-        failed = sorted({finding.check for finding in report.failures()})
+        failed = list(dict.fromkeys(CHECK_NAMES.get(f.check, f.check) for f in report.failures()))
         head = f"NOT VERIFIED: {len(report.failures())} failed ({', '.join(failed)})."
-    return head + "\n" + report.render()
+    lines = [
+        f"{'PASS' if f.ok else 'FAIL'}  [{CHECK_NAMES.get(f.check, f.check)}] {f.message}"
+        for f in report.findings
+    ]
+    return "\n".join([head, *lines])

@@ -123,7 +123,7 @@ async def test_one_flipped_byte_of_the_pdf_breaks_the_seal(demo, tmp_path: Path)
     result = verify(str(pdf), env=demo)
     assert result.returncode == 1
     assert result.stdout.startswith("NOT VERIFIED")
-    assert any("seal" in line.lower() for line in failures(result)), result.stdout
+    assert any(line.startswith("FAIL  [seal]") for line in failures(result)), result.stdout
 
 
 async def test_a_changed_evidence_file_in_the_zip_is_named(demo, tmp_path: Path):
@@ -142,6 +142,7 @@ async def test_a_changed_evidence_file_in_the_zip_is_named(demo, tmp_path: Path)
     result = verify(str(tampered), env=demo)
     assert result.returncode == 1
     [failed] = failures(result)
+    assert failed.startswith("FAIL  [evidence]")
     assert evidence[0].removeprefix("evidence/") in failed
     assert "is not the file the ledger records" in failed
 
@@ -196,6 +197,7 @@ async def test_a_file_with_its_last_entries_cut_off_is_rejected(demo, tmp_path: 
     result = verify(str(cut), env=demo)
     assert result.returncode == 1
     [failed] = failures(result)
+    assert failed.startswith("FAIL  [nothing cut off]")
     assert f"case_seq {kept - 1}" in failed and "cut off" in failed
 
 
