@@ -67,8 +67,12 @@ async def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
     return assemble(ranges, nodes)
 
 
-async def case_bundle(case: str, origin: str) -> dict[str, Any]:
-    """The spec's `ledger-proof.json` for one case, against the latest checkpoint."""
+async def case_bundle(case: str, origin: str, through_seq: int | None = None) -> dict[str, Any]:
+    """The spec's `ledger-proof.json` for one case, against the latest checkpoint.
+
+    With `through_seq`, the chain stops at that entry: a case file ends with the entry that
+    records its export, whatever was written to the case since.
+    """
     checkpoint = await latest_checkpoint()
     if checkpoint is None:
         raise ProofError("The log has no signed checkpoint yet; try again in a few seconds.")
@@ -83,6 +87,8 @@ async def case_bundle(case: str, origin: str) -> dict[str, Any]:
     for row in rows:
         # The chain as far as the checkpoint reaches: entries integrate in case order.
         if row["leaf_index"] is None or row["leaf_index"] >= checkpoint.size:
+            break
+        if through_seq is not None and row["case_seq"] > through_seq:
             break
         chain.append(row)
     if not chain:

@@ -30,6 +30,7 @@ from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
 from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
+from portal.casefile.controllers import CaseFileController, VerifyController
 from portal.cases.constitution_controllers import (
     ArbitratorInvitationController,
     ConstitutionController,
@@ -111,6 +112,8 @@ def route_handlers() -> list[object]:
         EvidenceController,
         QueueController,
         DeadlinePolicyController,
+        CaseFileController,
+        VerifyController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
         ),

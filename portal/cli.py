@@ -293,6 +293,100 @@ def rotate_key_command(overlap_days: int | None) -> None:
     click.echo(str(new.verifier()))
 
 
+@main.command("export")
+@click.argument("case_ref")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the sealed case file (PDF) here.",
+)
+@click.option(
+    "--bundle",
+    "bundle_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a zip: the PDF and every evidence file the audience may see.",
+)
+@click.option(
+    "--audience",
+    default="full",
+    show_default=True,
+    help="full (staff and legal) or party:EMAIL (that party's copy).",
+)
+def export_command(
+    case_ref: str, output: Path | None, bundle_file: Path | None, audience: str
+) -> None:
+    """Export a case as a signed case file; the export is recorded in the case's ledger."""
+    from ledger.keys import publish_keys
+    from portal.casefile.export import FULL, CaseFileRefused, export, party_audience, user_by_email
+    from portal.casefile.seal import SealMissing
+    from portal.cases.events import SYSTEM
+    from portal.pdf.render import RenderFailed
+
+    if output is None and bundle_file is None:
+        raise click.ClickException("Say where to write: -o FILE.pdf and/or --bundle FILE.zip.")
+    if audience != FULL and not audience.startswith("party:"):
+        raise click.ClickException("--audience is full or party:EMAIL.")
+    settings = _settings()
+    keyring = _keyring(settings)
+
+    async def work() -> Any:
+        await publish_keys(keyring)
+        chosen = audience
+        if audience.startswith("party:"):
+            user_id = await user_by_email(audience.removeprefix("party:"))
+            if user_id is None:
+                email = audience.removeprefix("party:")
+                raise CaseFileRefused(f"No account has the email {email}.")
+            chosen = party_audience(user_id)
+        return await export(settings, keyring, case_ref, chosen, SYSTEM)
+
+    try:
+        made = _with_database(settings, work)
+    except (CaseFileRefused, SealMissing, RenderFailed) as exc:
+        raise click.ClickException(f"{exc} Nothing was written.") from exc
+    if output is not None:
+        output.write_bytes(made.pdf)
+        click.echo(
+            f"Wrote {output}: case file of {case_ref} for {made.audience}, "
+            f"ending with ledger entry #{made.case_seq}."
+        )
+    if bundle_file is not None:
+        from portal.casefile.archive import write_zip
+
+        missing = write_zip(bundle_file, made)
+        click.echo(
+            f"Wrote {bundle_file}: the PDF and {len(made.evidence) - len(missing)} "
+            "evidence files named by SHA-256."
+        )
+        for name in missing:
+            click.echo(f"Missing from the data directory, not in the zip: {name}", err=True)
+
+
+@main.command("verify")
+@click.argument("case_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "keys", multiple=True, help="Trust only this verifier key (repeatable).")
+@click.option(
+    "--seal",
+    "seal_cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust only this seal certificate (PEM).",
+)
+def verify_case_file_command(
+    case_file: Path, keys: tuple[str, ...], seal_cert: Path | None
+) -> None:
+    """Verify a case file (PDF or zip) offline, with no database; exit 0 only if all holds."""
+    from portal.casefile.verify import summary, verify_case_file
+
+    report = verify_case_file(
+        case_file,
+        trusted_keys=list(keys) or None,
+        seal_cert=seal_cert.read_bytes() if seal_cert else None,
+    )
+    click.echo(summary(report))
+    sys.exit(0 if report.ok else 1)
+
+
 CREATABLE_ROLES = (*roles.STAFF, *roles.INVITED)
 """Roles `portal user create` gives; customers sign themselves up."""
 

@@ -225,6 +225,23 @@ class CaseAccess:
     def can_correct_award(self) -> bool:
         return self.state == AWARDED and self.is_arbitrator
 
+    # Signed case files (BRIEF "Signed case files").
+
+    @property
+    def casefile_audience(self) -> str | None:
+        """Whose copy of the case file the viewer exports: staff and legal the full file,
+        a party its party copy (no staff notes, tribunal, or the other side's caucus);
+        nobody else exports one."""
+        if self.is_staff or roles.LEGAL in self.roles:
+            return "full"
+        if self.is_side:
+            return f"party:user:{self.viewer.id}"
+        return None
+
+    @property
+    def can_export_casefile(self) -> bool:
+        return self.casefile_audience is not None
+
     # Arbitration: constitution (lists, nominations, invitations, challenges).
 
     def may_rank(self, seat: str) -> bool:

@@ -42,6 +42,12 @@ class Settings:
     signing_key_file: Path = field(default_factory=lambda: Path("var/ledger-signing.key"))
     """PORTAL_SIGNING_KEY_FILE: the ledger's Ed25519 keyring (PEM, current key first)."""
 
+    seal_cert_file: Path = field(default_factory=lambda: Path("var/casefile-seal.pem"))
+    """PORTAL_SEAL_CERT_FILE: the certificate (PEM) that seals exported case files."""
+
+    seal_key_file: Path = field(default_factory=lambda: Path("var/casefile-seal.key"))
+    """PORTAL_SEAL_KEY_FILE: its private key (PEM, RSA: see portal/casefile/seal.py)."""
+
     secret_key: str = ""
     """PORTAL_SECRET_KEY: signs session cookies and CSRF tokens."""
 
@@ -128,6 +134,13 @@ class Settings:
             database_url=database_url,
             log_origin=env.get("PORTAL_LOG_ORIGIN") or "localhost/portal-ledger",
             signing_key_file=key_file,
+            # Beside the ledger key by default: the two secrets are kept and backed up together.
+            seal_cert_file=Path(
+                env.get("PORTAL_SEAL_CERT_FILE") or key_file.with_name("casefile-seal.pem")
+            ),
+            seal_key_file=Path(
+                env.get("PORTAL_SEAL_KEY_FILE") or key_file.with_name("casefile-seal.key")
+            ),
             secret_key=env.get("PORTAL_SECRET_KEY", ""),
             integrate_interval=interval,
             key_overlap_days=overlap,

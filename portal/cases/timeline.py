@@ -189,6 +189,7 @@ _SIMPLE = {
     "correction.asked": lambda: _("asked for a correction of the award"),
     "award.addendum": lambda: _("issued an addendum to the award"),
     "correction.refused": lambda: _("refused a correction of the award"),
+    "casefile.exported": lambda: _("exported a signed case file"),
 }
 
 

@@ -13,7 +13,10 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 import weakref
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
@@ -71,21 +74,39 @@ async def render_pdf(
     language: str,
     time_limit: float = TIME_LIMIT,
     memory_limit: int = MEMORY_LIMIT,
+    attachments: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The PDF of `templates/<template_name>` with `context`, written in `language`."""
+    """The PDF of `templates/<template_name>` with `context`, written in `language`.
+
+    `attachments` maps a file name to its content; each is embedded in the PDF/A-3 file.
+    """
+    # In a thread: a case file of thousands of entries is a few MB of HTML.
+    html = await asyncio.to_thread(_html, template_name, context, language)
+    with tempfile.TemporaryDirectory(prefix="portal-pdf-") as tmp:
+        paths = []
+        for name, content in (attachments or {}).items():
+            path = Path(tmp) / Path(name).name
+            path.write_bytes(content)
+            paths.append(path)
+        async with _free_slot():
+            return await _lay_out(html, template_name, time_limit, memory_limit, paths)
+
+
+def _html(template_name: str, context: dict[str, Any], language: str) -> str:
     with i18n.language(language):
-        html = pdf_templates().get_template(template_name).render(**context)
-    async with _free_slot():
-        return await _lay_out(html, template_name, time_limit, memory_limit)
+        return pdf_templates().get_template(template_name).render(**context)
 
 
-async def _lay_out(html: str, template_name: str, time_limit: float, memory_limit: int) -> bytes:
+async def _lay_out(
+    html: str, template_name: str, time_limit: float, memory_limit: int, attach: list[Path]
+) -> bytes:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         worker.__name__,
         "--memory-limit",
         str(memory_limit),
+        *(arg for path in attach for arg in ("--attach", str(path))),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -7,7 +7,8 @@ megabytes of address space, so it happens here, under a limit on that address sp
 where a runaway document can be killed without touching the server. It imports
 WeasyPrint and the standard library, never the web app.
 
-The one thing it may read besides stdin is a file under the project's `static/`
+Besides stdin it reads the files the parent names with `--attach` (embedded as they are,
+under their own names), and a file under the project's `static/`
 directory (the print stylesheet, fonts, images): a PDF of a case must never make
 the server fetch a URL that someone wrote into the case.
 """
@@ -67,24 +68,33 @@ def url_fetcher() -> Any:
     return StaticFilesOnly()
 
 
-def write_pdf(html: str) -> bytes:
-    from weasyprint import HTML
+def write_pdf(html: str, attachments: list[Path] | None = None) -> bytes:
+    from weasyprint import HTML, Attachment
 
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())
-    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT)
+    # PDF/A-3 lets a file carry data of any type, each named in the catalog's /AF with
+    # its relationship to the document: the proof bundle is the data the document shows.
+    files = [
+        Attachment(filename=str(path), name=path.name, relationship="Data")
+        for path in attachments or []
+    ]
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=files)
     return pdf
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory-limit", type=int, required=True, help="bytes of address space")
+    parser.add_argument(
+        "--attach", type=Path, action="append", default=[], help="a file to embed, by its name"
+    )
     args = parser.parse_args()
     # Before WeasyPrint is imported, so that its libraries count against the limit too.
     resource.setrlimit(resource.RLIMIT_AS, (args.memory_limit, args.memory_limit))
     # WeasyPrint reports refused URLs and unusable CSS as log records; the parent logs them.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
     try:
-        pdf = write_pdf(sys.stdin.buffer.read().decode("utf-8"))
+        pdf = write_pdf(sys.stdin.buffer.read().decode("utf-8"), args.attach)
     except MemoryError:
         print(f"out of memory: the limit is {args.memory_limit} bytes", file=sys.stderr)
         return OUT_OF_MEMORY

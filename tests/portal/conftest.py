@@ -28,6 +28,8 @@ def settings(db, tmp_path: Path) -> Settings:
         database_url=db.url,
         log_origin=ORIGIN,
         signing_key_file=tmp_path / "ledger.key",
+        seal_cert_file=tmp_path / "casefile-seal.pem",
+        seal_key_file=tmp_path / "casefile-seal.key",
         secret_key=SECRET,
         integrate_interval=0.2,
         base_url="http://portal.test",

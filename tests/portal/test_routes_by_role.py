@@ -350,6 +350,14 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post(REF + "/tribunal/corrections/1/answer", {"decision": "refuse"}),
         case_route(403),
     ),
+    # A signed case file: staff and legal export the full file, a party its own copy; the
+    # neutrals are refused. /verify is public, and a file that is not a case file fails.
+    ("POST", "/cases/{ref:str}/casefile.pdf"): (
+        post(REF + "/casefile.pdf"),
+        case_route(200, mona=403, ari=403),
+    ),
+    ("GET", "/verify"): (get("/verify"), everyone(200)),
+    ("POST", "/verify"): (upload("/verify"), everyone(422)),
     ("GET", "/cases/{ref:str}/evidence"): (get(REF + "/evidence"), case_route(200)),
     ("POST", "/cases/{ref:str}/evidence"): (
         upload(REF + "/evidence"),

@@ -1,0 +1,144 @@
+"""The web face of case files: the case room's export, and the public /verify page.
+
+Export asks the policy whose copy the viewer gets (`CaseAccess.casefile_audience`) and
+calls `export`; rendering runs in the PDF child process and sealing in a thread, so the
+server answers other pages meanwhile. /verify is public: anyone holding a case file may
+check it. The upload is streamed to a temporary file, checked, and deleted; nothing of it
+is kept or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Response, Template
+from multipart import MultipartError, MultipartSegment, PushMultipartParser
+
+from portal.casefile.export import export
+from portal.casefile.verify import CHECK_NAMES, verify_case_bytes
+from portal.cases.events import actor
+from portal.cases.uploads import boundary_of
+from portal.errors import NotAllowed, PortalError
+from portal.i18n import _
+from portal.policy import case_access
+from portal.web.pages import page
+from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
+
+Req = Request[Any, Any, Any]
+
+MAX_CASE_FILE = 512 * 1024 * 1024
+"""Bytes of the largest case file /verify reads (a zip with its evidence)."""
+
+
+def _viewer(request: Req) -> Viewer:
+    viewer = viewer_of(request)
+    assert viewer is not None  # the guard ran
+    return viewer
+
+
+class CaseFileController(Controller):
+    """POST /cases/{ref}/casefile.pdf: the viewer's copy of the signed case file."""
+
+    path = "/cases"
+    guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
+
+    @post("/{ref:str}/casefile.pdf", status_code=200)
+    async def casefile(self, request: Req, ref: str) -> Response[bytes]:
+        viewer = _viewer(request)
+        _case, access = await case_access(viewer, ref)
+        audience = access.casefile_audience
+        if audience is None:
+            raise NotAllowed(_("Only staff, legal and the parties export a case file."))
+        role = sorted(access.roles)[0]
+        made = await export(
+            request.app.state.settings,
+            request.app.state.keyring,
+            ref,
+            audience,
+            actor(viewer.id, role),
+        )
+        return Response(
+            await asyncio.to_thread(lambda: made.pdf),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{ref}-casefile.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+class VerifyController(Controller):
+    """/verify: drop a case file, read the verifier's report. No login."""
+
+    path = "/verify"
+
+    @get("/")
+    async def form(self) -> Template:
+        return page("verify.html", report=None, verdict=None, file_name="", check_names=CHECK_NAMES)
+
+    @post(
+        "/",
+        opt={"exclude_from_csrf": True},
+        request_max_body_size=MAX_CASE_FILE,
+        status_code=200,
+    )
+    async def check(self, request: Req) -> Template:
+        # Nothing is changed by checking a file, so no CSRF token is needed; the body is
+        # streamed, so the CSRF middleware (which reads it whole) stays out of the way.
+        with tempfile.TemporaryDirectory(prefix="portal-verify-") as tmp:
+            path, name = await _receive(request, Path(tmp))
+            if path is None:
+                return page(
+                    "verify.html",
+                    status_code=400,
+                    report=None,
+                    verdict=None,
+                    file_name="",
+                    check_names=CHECK_NAMES,
+                    error=_("Choose a case file (PDF or zip) to check."),
+                )
+            data = await asyncio.to_thread(path.read_bytes)
+            report = await asyncio.to_thread(verify_case_bytes, data, name)
+        return page(
+            "verify.html",
+            status_code=200 if report.ok else 422,
+            report=report,
+            verdict=report.ok,
+            file_name=name,
+            check_names=CHECK_NAMES,
+        )
+
+
+async def _receive(request: Req, tmp: Path) -> tuple[Path | None, str]:
+    """The first file of the multipart body, written to `tmp`; fields are ignored."""
+    parser = PushMultipartParser(boundary_of(request.headers.get("content-type", "")))
+    target: Path | None = None
+    name = ""
+    handle = None
+    done = False
+    try:
+        async for chunk in request.stream():
+            for event in parser.parse(chunk):
+                if done:
+                    continue
+                if isinstance(event, MultipartSegment):
+                    if event.filename:
+                        name = Path(event.filename).name[:200]
+                        target = tmp / "upload"
+                        handle = target.open("wb")  # closed below, also on errors
+                elif event and handle is not None:
+                    handle.write(event)
+                elif event is None and handle is not None:
+                    handle.close()
+                    handle, done = None, True
+        parser.close()
+    except MultipartError as exc:
+        raise PortalError(_("The upload was cut off or malformed. Please send it again.")) from exc
+    finally:
+        if handle is not None:
+            handle.close()
+    return (target if done else None), name

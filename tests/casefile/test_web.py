@@ -1,0 +1,98 @@
+"""The case room's export button and the public /verify page, through the real app."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ledger.tables import LedgerEntry
+from tests.portal.test_case_room import join, open_case
+
+STAFF_NOTE = "The hot wallet was drained at 14:01; do not tell the claimant yet."
+
+
+def text_of(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "file.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+async def test_each_exports_their_copy_and_anyone_can_verify_it(people, browser, tmp_path):
+    alice, ref = await open_case(people, browser, respondent_email="bob@example.com")
+    await join(ref, people["ivy"], "investigator")
+    await join(ref, people["lee"], "legal")
+    await join(ref, people["mona"], "mediator")
+    ivy = await browser(people["ivy"])
+    await ivy.post(f"/cases/{ref}/statements", {"channel": "staff", "text": STAFF_NOTE}, htmx=True)
+
+    room = await alice.get(f"/cases/{ref}")
+    assert "Export signed case file" in room.text
+    mona = await browser(people["mona"])
+    assert "Export signed case file" not in (await mona.get(f"/cases/{ref}")).text
+    assert (await mona.post(f"/cases/{ref}/casefile.pdf")).status_code == 403
+
+    lee = await browser(people["lee"])
+    full = await lee.post(f"/cases/{ref}/casefile.pdf")
+    assert full.status_code == 200 and full.headers["content-type"] == "application/pdf"
+    assert STAFF_NOTE in text_of(full.content, tmp_path)
+    party = await alice.post(f"/cases/{ref}/casefile.pdf")
+    assert party.status_code == 200
+    assert STAFF_NOTE not in text_of(party.content, tmp_path)
+
+    # Exporting again with nothing new on the case gives the same file and no new entry.
+    entries = await LedgerEntry.count()
+    again = await alice.post(f"/cases/{ref}/casefile.pdf")
+    assert again.content == party.content
+    assert await LedgerEntry.count() == entries
+
+    # The public page: no login, the same report, and nothing kept.
+    anyone = await browser()
+    page = await anyone.get("/verify")
+    assert page.status_code == 200
+    checked = await anyone.post(
+        "/verify", files=[("case_file", ("copy.pdf", party.content, "application/pdf"))]
+    )
+    assert checked.status_code == 200, checked.text
+    assert "every check holds" in checked.text and "no entry was cut off" in checked.text
+
+    broken = bytearray(party.content)
+    broken[len(broken) // 2] ^= 0x01
+    refused = await anyone.post(
+        "/verify", files=[("case_file", ("copy.pdf", bytes(broken), "application/pdf"))]
+    )
+    assert refused.status_code == 422
+    assert "seal" in refused.text.lower() and "Not verified" in refused.text
+
+
+async def test_a_settled_case_file_carries_the_agreement_and_each_side_only_its_caucus(
+    people, browser, tmp_path
+):
+    from tests.mediation.test_journeys import PAY_70, appointed, in_mediation, offer_form, ok
+
+    alice, _ada, ref = await in_mediation(people, browser)
+    bob = await browser(people["bob"])
+    sue, mona = await appointed(people, browser, ref)
+    alice_secret, bob_secret = "Alice would take 50 USDT", "Bob could pay 95 USDT"
+    for channel_party, text in ((people["alice"].id, alice_secret), (people["bob"].id, bob_secret)):
+        form = {"channel": "caucus", "party": str(channel_party), "text": text}
+        await ok(await mona.post(f"/cases/{ref}/statements", form, htmx=True), 200)
+    await ok(await alice.post(f"/cases/{ref}/mediation/offers", offer_form(pay=PAY_70)))
+    from mediation.tables import Offer
+
+    offer = await Offer.select(Offer.id).order_by(Offer.id, ascending=False).first()
+    answer = {"answer": "accept"}
+    await ok(await bob.post(f"/cases/{ref}/mediation/offers/{offer['id']}/answer", answer))
+    for who, b in (("alice", alice), ("bob", bob), ("mona", mona)):
+        await ok(await b.post(f"/cases/{ref}/mediation/sign", {"password": people[who].password}))
+
+    alice_copy = text_of((await alice.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    bob_copy = text_of((await bob.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    for copy in (alice_copy, bob_copy):
+        assert "Settlement agreement" in copy and "Bob pays 70 USDT to Alice." in copy
+        assert "Mona" in copy and "Settled" in copy
+    assert alice_secret in alice_copy and bob_secret not in alice_copy
+    assert bob_secret in bob_copy and alice_secret not in bob_copy
+    full = text_of((await sue.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    assert alice_secret in full and bob_secret in full
