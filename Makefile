@@ -43,6 +43,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m tests.bench.run_all
+	$(BIN)/python -m tests.bench.casefile
 
 lint: install
 	$(BIN)/ruff check .
