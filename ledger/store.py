@@ -247,9 +247,10 @@ def _sqlite_integrate(conn: sqlite3.Connection, limit: int, plan: PlanBatch) -> 
         cursor.execute("ROLLBACK")
         raise
     cursor.execute("COMMIT")
-    # Copy the WAL back into the database here, in the background, so that the commit of
-    # some request rarely has to (SQLite runs the automatic checkpoint, and its fsync,
-    # inside whichever commit crosses 1,000 pages). PASSIVE never waits for anyone.
+    # Copy the WAL back into the database here, in the background, so that no request's
+    # commit has to: SQLite runs its automatic checkpoint, and its fsync, inside whichever
+    # commit crosses `wal_autocheckpoint` pages, which portal.database sets far above what
+    # is written between two batches. PASSIVE never waits for anyone.
     cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
     return batch
 
