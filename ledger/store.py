@@ -150,6 +150,15 @@ PG_SIGNED_NODES = (
     " FROM (SELECT tree_size FROM ledger_checkpoint ORDER BY id DESC LIMIT 1) AS c"
     " LEFT JOIN ledger_node AS n ON n.node_key = ANY($1::bigint[])"
 )
+# SQLite: the same in one statement, for the few dozen nodes a proof needs.
+SQLITE_SIGNED_NODES = (
+    "SELECT c.tree_size, n.node_key, n.hash"
+    " FROM (SELECT tree_size FROM ledger_checkpoint ORDER BY id DESC LIMIT 1) AS c"
+    " LEFT JOIN ledger_node AS n ON n.node_key IN ({})"
+)
+SIGNED_NODES_AT_ONCE = 512
+SIGNED_NODES_PAD = 32
+NO_NODE = -1  # no node has a negative key
 PG_INSERT_NODES = (
     "INSERT INTO ledger_node (node_key, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
 )
@@ -196,9 +205,19 @@ def _sqlite_nodes(conn: sqlite3.Connection, keys: Sequence[int]) -> dict[NodeId,
 def _sqlite_signed_nodes(
     conn: sqlite3.Connection, keys: Sequence[int]
 ) -> tuple[int, dict[NodeId, bytes]]:
-    # The size first: every node a signed size needs was committed with its checkpoint.
-    row = _cursor(conn).execute(SELECT_SIGNED_SIZE).fetchone()
-    return (0 if row is None else row[0]), _sqlite_nodes(conn, keys)
+    if len(keys) > SIGNED_NODES_AT_ONCE:
+        # The size first: every node a signed size needs was committed with its checkpoint.
+        row = _cursor(conn).execute(SELECT_SIGNED_SIZE).fetchone()
+        return (0 if row is None else row[0]), _sqlite_nodes(conn, keys)
+    # One statement, so one snapshot. Padding the keys to a multiple of SIGNED_NODES_PAD
+    # lets a handful of statements serve every proof from the connection's statement cache.
+    count = -(-len(keys) // SIGNED_NODES_PAD) * SIGNED_NODES_PAD or SIGNED_NODES_PAD
+    padded = [*keys, *[NO_NODE] * (count - len(keys))]
+    sql = SQLITE_SIGNED_NODES.format(",".join("?" * count))
+    rows = _cursor(conn).execute(sql, padded).fetchall()
+    if not rows:  # no checkpoint yet
+        return 0, {}
+    return rows[0][0], {node_id(key): bytes(value) for _, key, value in rows if key is not None}
 
 
 class _Raced(Exception):
