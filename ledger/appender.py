@@ -1,9 +1,12 @@
 """Appending an event to a case's chain, in the caller's database transaction.
 
-The entry is built and signed while the case's head row is held, so `case_seq` and
-`prev` come from the committed tip of the chain and no two appends to the same case
-can ever get the same `case_seq`. The entry gets its place in the global log later,
-from the integrator; its receipt (bytes, signature, leaf hash) is valid at once.
+`case_seq` and `prev` come from the committed tip of the chain, and no two appends to
+the same case can ever get the same `case_seq`: the entry is built and signed while the
+case's head row is held (a write transaction on SQLite, the row's lock on PostgreSQL),
+or, on PostgreSQL outside any transaction, it is written only if the tip it was built on
+is still the tip (see `ledger.store.PostgresStore.append`). The entry gets its place in
+the global log later, from the integrator; its receipt (bytes, signature, leaf hash) is
+valid at once.
 """
 
 from __future__ import annotations
@@ -85,7 +88,8 @@ def _entry(
         prev=prev,
         type=event_type,
         actor=actor,
-        # The time is taken under the case's lock, so it never runs backwards in a chain.
+        # The time is taken after the chain's tip was read, so after the previous entry's:
+        # it never runs backwards in a chain.
         at=at or datetime.now(UTC),
         body=body,
         kid=kid,

@@ -11,24 +11,21 @@ row is found and named rather than merely "the log is bad".
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
-from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import itertools
+from collections import deque
+from collections.abc import Awaitable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from ledger.audit_worker import Checked, Row, check_entries, start_workers
 from ledger.checkpoint import open_checkpoint
-from ledger.entry import ZERO_HASH, decode_entry
-from ledger.errors import EntryError, NoteError, ProofError
+from ledger.entry import ZERO_HASH
+from ledger.errors import NoteError, ProofError
 from ledger.merkle import (
     NodeId,
     assemble,
     consistency_ranges,
-    leaf_hash,
     node_hash,
     range_hash,
     verify_consistency,
@@ -39,9 +36,10 @@ from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerK
 
 PAGE = 5000
 # Each entry's own checks (decode, canonical form, signature) are most of the work and
-# need no other entry, so a large log spreads them over worker processes, one per core;
-# this process meanwhile fetches the next page and keeps the chains, tree and checkpoints.
-# A small log is checked here: starting the workers would cost more than it saves.
+# need no other entry, so a large log spreads them over worker processes, one per core
+# (`ledger.audit_worker`). This process meanwhile fetches the next page, hands it to the
+# workers before they finish the one in hand, and keeps the chains, tree and checkpoints.
+# A small log is checked in a thread here: starting the workers would cost more than it saves.
 PARALLEL_FROM = 20_000
 CHUNK = 500
 SHOWN_PER_CHECK = 20
@@ -98,60 +96,6 @@ class _Chain:
     head: bytes = ZERO_HASH
 
 
-# What a worker needs of one row: entry bytes, signature, stored leaf hash, and the stored
-# case_ref, case_seq and event_type.
-_Row = tuple[bytes, bytes, bytes, str, int, str]
-# What it returns: the leaf hash from the bytes, the decoded (case, case_seq, prev) or None,
-# and the failures as (check, message), in the order they were found.
-_Checked = tuple[bytes, tuple[str, int, bytes] | None, list[tuple[str, str]]]
-
-_public_keys: dict[bytes, Ed25519PublicKey] = {}
-
-
-def check_entries(origin: str, keys: dict[str, bytes], rows: list[_Row]) -> list[_Checked]:
-    """Every check of an entry that needs no other entry; runs in worker processes."""
-    results: list[_Checked] = []
-    for data, signature, stored_leaf, case_ref, case_seq, event_type in rows:
-        failures: list[tuple[str, str]] = []
-        leaf = leaf_hash(data)
-        if stored_leaf != leaf:
-            failures.append(
-                ("leaf-hash", "the stored leaf_hash is not the hash of the entry's bytes")
-            )
-        try:
-            entry = decode_entry(data)
-        except EntryError as exc:
-            failures.append(("entry-format", str(exc)))
-            results.append((leaf, None, failures))
-            continue
-        if entry.log != origin:
-            failures.append(("origin", f"entry names log {entry.log!r}, not {origin!r}"))
-        for column, stored, value in (
-            ("case_ref", case_ref, entry.case),
-            ("case_seq", case_seq, entry.case_seq),
-            ("event_type", event_type, entry.type),
-        ):
-            if stored != value:
-                failures.append(
-                    ("columns", f"stored {column} {stored!r} differs from the entry's {value!r}")
-                )
-        public = keys.get(entry.kid)
-        if public is None:
-            failures.append(("signature", f"signed by an unknown key {entry.kid}"))
-        else:
-            key = _public_keys.get(public)
-            if key is None:
-                key = _public_keys[public] = Ed25519PublicKey.from_public_bytes(public)
-            try:
-                key.verify(signature, data)
-            except InvalidSignature:
-                failures.append(
-                    ("signature", f"the signature does not verify under key {entry.kid}")
-                )
-        results.append((leaf, (entry.case, entry.case_seq, entry.prev), failures))
-    return results
-
-
 class _Verifier:
     """Checks pages of entries, in log order, and follows every case's chain."""
 
@@ -164,9 +108,9 @@ class _Verifier:
         self.pool = pool
         self.chains: dict[str, _Chain] = {}
 
-    async def page(self, rows: list[dict[str, Any]]) -> list[bytes]:
-        """Check the rows; return each one's leaf hash computed from its bytes."""
-        plain: list[_Row] = [
+    def start(self, rows: list[dict[str, Any]]) -> Awaitable[Sequence[list[Checked]]]:
+        """Start checking the rows, off the event loop; the results come in their order."""
+        plain: list[Row] = [
             (
                 bytes(row["entry"]),
                 bytes(row["signature"]),
@@ -178,22 +122,24 @@ class _Verifier:
             for row in rows
         ]
         if self.pool is None:
-            checked = check_entries(self.origin, self.keys, plain)
-        else:
-            loop = asyncio.get_running_loop()
-            chunks = [plain[i : i + CHUNK] for i in range(0, len(plain), CHUNK)]
-            checked = [
-                result
-                for part in await asyncio.gather(
-                    *(
-                        loop.run_in_executor(self.pool, check_entries, self.origin, self.keys, c)
-                        for c in chunks
-                    )
+            return asyncio.gather(asyncio.to_thread(check_entries, self.origin, self.keys, plain))
+        loop = asyncio.get_running_loop()
+        return asyncio.gather(
+            *(
+                loop.run_in_executor(
+                    self.pool, check_entries, self.origin, self.keys, plain[i : i + CHUNK]
                 )
-                for result in part
-            ]
+                for i in range(0, len(plain), CHUNK)
+            )
+        )
+
+    def finish(self, rows: list[dict[str, Any]], checked: Sequence[list[Checked]]) -> list[bytes]:
+        """Report the rows' failures and follow their chains, in log order; return each
+        one's leaf hash computed from its bytes."""
         leaves = []
-        for row, (leaf, decoded, failures) in zip(rows, checked, strict=True):
+        for row, (leaf, decoded, failures) in zip(
+            rows, itertools.chain.from_iterable(checked), strict=True
+        ):
             where = _where(row)
             for check, message in failures:
                 self.report.fail(check, where, message)
@@ -243,9 +189,7 @@ async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
     """Check the whole log against `keys` (the keys trusted to have signed it)."""
     if await LedgerEntry.count() < PARALLEL_FROM:
         return await _verify_log(origin, keys, None)
-    # spawn, not fork: this process has database threads a forked child must not inherit.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=context) as pool:
+    with start_workers() as pool:
         return await _verify_log(origin, keys, pool)
 
 
@@ -274,9 +218,21 @@ async def _verify_log(
     verifier = _Verifier(origin, keys, report, pool)
     leaves: list[bytes] = []
 
+    # Pages handed to the checkers and not yet reported, oldest first: (rows, each row's
+    # place in `leaves` or None when not integrated, the checks under way).
+    checking: deque[
+        tuple[list[dict[str, Any]], list[int] | None, Awaitable[Sequence[list[Checked]]]]
+    ] = deque()
+
+    async def report_oldest() -> None:
+        rows, places, under_way = checking.popleft()
+        found = verifier.finish(rows, await under_way)
+        if places is not None:
+            for place, leaf in zip(places, found, strict=True):
+                leaves[place] = leaf
+
     rows = await _integrated_after(-1)
     while rows:
-        # Fetch the next page while this one is checked.
         following = (
             asyncio.ensure_future(_integrated_after(rows[-1]["leaf_index"]).run())
             if len(rows) == PAGE
@@ -294,15 +250,26 @@ async def _verify_log(
                 leaves.extend([ZERO_HASH] * (index - len(leaves)))
             places.append(len(leaves))
             leaves.append(ZERO_HASH)
-        for place, leaf in zip(places, await verifier.page(rows), strict=True):
-            leaves[place] = leaf
+        checking.append((rows, places, verifier.start(rows)))
+        # One page queued behind the one being checked keeps every worker busy.
+        if len(checking) > 1:
+            await report_oldest()
         rows = await following if following is not None else []
     report.tree_size = len(leaves)
 
     rows = await _unintegrated_after(0)
     while rows:
-        await verifier.page(rows)
-        rows = await _unintegrated_after(rows[-1]["id"]) if len(rows) == PAGE else []
+        following = (
+            asyncio.ensure_future(_unintegrated_after(rows[-1]["id"]).run())
+            if len(rows) == PAGE
+            else None
+        )
+        checking.append((rows, None, verifier.start(rows)))
+        if len(checking) > 1:
+            await report_oldest()
+        rows = await following if following is not None else []
+    while checking:
+        await report_oldest()
     report.entries = await LedgerEntry.count()
     report.cases = len(verifier.chains)
 

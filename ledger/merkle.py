@@ -72,7 +72,14 @@ def range_hash(start: int, end: int, nodes: Mapping[NodeId, bytes]) -> bytes:
 
     Raises KeyError naming the first node that `nodes` lacks.
     """
-    ids = range_nodes(start, end)
+    return fold(range_nodes(start, end), nodes)
+
+
+def fold(ids: Sequence[NodeId], nodes: Mapping[NodeId, bytes]) -> bytes:
+    """The MTH of a range from its complete subtrees `ids`, as `range_nodes` lists them.
+
+    Raises KeyError naming the first node that `nodes` lacks.
+    """
     if not ids:
         return EMPTY_ROOT
     # RFC 9162 2.1.1: MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n])), so the

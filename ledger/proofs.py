@@ -15,7 +15,15 @@ from typing import Any
 from ledger.bundle import BundleEntry, build_bundle
 from ledger.errors import ProofError
 from ledger.keys import published_verifiers
-from ledger.merkle import assemble, consistency_ranges, inclusion_ranges, needed_nodes
+from ledger.merkle import (
+    NodeId,
+    assemble,
+    consistency_ranges,
+    fold,
+    inclusion_ranges,
+    needed_nodes,
+    range_nodes,
+)
 from ledger.store import store_for
 from ledger.tables import LedgerCheckpoint, LedgerEntry
 
@@ -44,27 +52,39 @@ async def latest_checkpoint() -> SignedCheckpoint | None:
 
 async def inclusion_proof(index: int, size: int) -> list[bytes]:
     """The audit path for leaf `index` in the tree of `size` (RFC 9162 2.1.3.1)."""
-    # One hop for the nodes and the signed size: a proof is mostly its round trips.
     ranges = inclusion_ranges(index, size) if 0 <= index < size else []
-    signed, nodes = await store_for().signed_nodes(needed_nodes(ranges))
+    signed, subtrees, nodes = await _subtrees(ranges)
     if not 0 <= index < size <= signed:
         raise ProofError(
             f"No inclusion proof for leaf {index} in a tree of {size}: the index must be "
             f"below the size, and the size at most {signed}, the latest signed size."
         )
-    return assemble(ranges, nodes)
+    return [fold(ids, nodes) for ids in subtrees]
 
 
 async def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
     """The proof that the tree of `new_size` extends that of `old_size` (RFC 9162 2.1.4.1)."""
     ranges = consistency_ranges(old_size, new_size) if 1 <= old_size <= new_size else []
-    signed, nodes = await store_for().signed_nodes(needed_nodes(ranges))
+    signed, subtrees, nodes = await _subtrees(ranges)
     if not 1 <= old_size <= new_size <= signed:
         raise ProofError(
             f"No consistency proof from {old_size} to {new_size}: need "
             f"1 <= old <= new <= {signed}, the latest signed size."
         )
-    return assemble(ranges, nodes)
+    return [fold(ids, nodes) for ids in subtrees]
+
+
+async def _subtrees(
+    ranges: list[tuple[int, int]],
+) -> tuple[int, list[list[NodeId]], dict[NodeId, bytes]]:
+    """The latest signed size; each range's complete subtrees; and their stored hashes.
+
+    One hop for the nodes and the signed size: a proof is mostly its round trip. The
+    subtrees are listed once, for the query and then for folding each range's hash.
+    """
+    subtrees = [range_nodes(start, end) for start, end in ranges]
+    signed, nodes = await store_for().signed_nodes({node for ids in subtrees for node in ids})
+    return signed, subtrees, nodes
 
 
 async def case_bundle(case: str, origin: str, through_seq: int | None = None) -> dict[str, Any]:

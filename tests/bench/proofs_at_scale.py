@@ -123,7 +123,12 @@ async def check_sample(size: int, root: bytes) -> None:
 def proof_figures(label: str, kind: str, times: list[float], size: int) -> list[Figure]:
     mean = sum(times) / len(times)
     p99 = percentile(times, 99)
-    note = f"{len(times):,} proofs at {size:,} leaves, stored tree built directly"
+    # The tail in full: p99 is the 20th slowest of 2,000, so say how many were slow at all.
+    slow = sum(1 for t in times if not TARGET.met_by(t))
+    note = (
+        f"{len(times):,} proofs at {size:,} leaves, stored tree built directly; "
+        f"{slow} over 1 ms, max {max(times):.2f} ms"
+    )
     return [
         show(
             Figure(f"{kind} proof, mean", label, mean, "ms", TARGET, f"{mean:.2f} x target", note)

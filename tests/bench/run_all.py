@@ -6,6 +6,10 @@
 Raw rates come first: every other figure is printed as a ratio of one of them, measured
 in the same run. Other processes' CPU use is watched throughout, because a benchmark
 sharing two cores with a test run measures the test run.
+
+The benchmarks are imported inside `main()`: the worker processes of `verify_log` import
+this module again (multiprocessing does that with a program's main module), and should
+not pay for the app, Piccolo and Litestar that the benchmarks import.
 """
 
 from __future__ import annotations
@@ -17,15 +21,13 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import uvloop
-
-from tests.bench import appends, proofs_at_scale, queues, raw_rates
-from tests.bench.databases import postgres_unreachable, server_version
-from tests.bench.figures import heading, summary_table
-from tests.bench.machine import SECTIONS, WATCH, cpu_model
-
 
 async def main(quick: bool, only: set[str]) -> int:
+    from tests.bench import appends, proofs_at_scale, queues, raw_rates
+    from tests.bench.databases import postgres_unreachable, server_version
+    from tests.bench.figures import heading, summary_table
+    from tests.bench.machine import SECTIONS, WATCH, cpu_model
+
     started = time.perf_counter()
     skipped = await postgres_unreachable()
     postgres = "unreachable" if skipped else await server_version("postgres")
@@ -77,6 +79,8 @@ if __name__ == "__main__":
         help="run only these benchmarks (raw rates always run); repeatable",
     )
     args = parser.parse_args()
+    import uvloop
+
     # The event loop `portal serve` runs (uvicorn picks uvloop when it is installed): its
     # cheaper wake-ups from aiosqlite's threads are part of what a SQLite append costs.
     sys.exit(uvloop.run(main(args.quick, set(args.only or ["appends", "proofs", "queues"]))))

@@ -13,7 +13,7 @@ from ledger.integrator import integrate
 from ledger.keys import publish_keys
 from ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
 from ledger.proofs import case_bundle, consistency_proof, inclusion_proof, latest_checkpoint
-from ledger.store import node_key
+from ledger.store import node_key, store_for
 from ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerNode
 
 ALICE = Actor("alice", "claimant")
@@ -104,6 +104,27 @@ async def test_proofs_are_refused_for_sizes_no_checkpoint_signs(db, keyring, pro
     await integrate(keyring)
     with pytest.raises(ProofError, match="latest signed size"):
         await prove(*args)
+
+
+async def test_no_proof_is_given_before_the_first_checkpoint(db, keyring):
+    await fill(keyring, 3)
+    with pytest.raises(ProofError, match="at most 0, the latest signed size"):
+        await inclusion_proof(0, 1)
+
+
+@pytest.mark.parametrize("absent", [0, 1, 40, 600])
+async def test_proof_nodes_come_with_the_signed_size_however_many_are_asked(db, keyring, absent):
+    # Up to a few hundred nodes come in one statement, more in several; a node asked for
+    # but not stored is left out, never invented.
+    receipts = await fill(keyring, 40)
+    await integrate(keyring)
+    tree = MemoryTree(r.leaf_hash for r in receipts)
+    asked = [*tree.nodes, *((0, 1000 + n) for n in range(absent))]
+
+    size, nodes = await store_for().signed_nodes(asked)
+
+    assert size == 40
+    assert nodes == tree.nodes
 
 
 async def test_a_case_bundle_verifies_offline_and_stops_at_the_checkpoint(db, keyring):
