@@ -20,6 +20,7 @@ from ledger.entry import Entry, decode_entry, verify_entry_signature
 from ledger.errors import EntryError, NoteError, ProofError
 from ledger.merkle import leaf_hash, verify_inclusion
 from ledger.note import NoteVerifier, decode_base64, parse_note, parse_verifier_key
+from ledger.phrase import Phrase, Translate
 
 FORMAT = "portal-case-proof/v1"
 
@@ -71,12 +72,35 @@ def build_bundle(
 
 
 @dataclass(frozen=True)
+class FileDigest:
+    """An evidence file as hashed by the caller, who streamed it rather than hold it."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Finding:
-    """The outcome of one check, in a sentence."""
+    """The outcome of one check, in a sentence.
+
+    `message` is the English; `phrase`, when there is one, is the same sentence as a
+    template and its values, for a reader who shows the report in another language.
+    """
 
     check: str
     ok: bool
     message: str
+    phrase: Phrase | None = None
+
+    @classmethod
+    def of(cls, check: str, ok: bool, phrase: Phrase) -> "Finding":
+        return cls(check, ok, str(phrase), phrase)
+
+    def render(self, translate: Translate | None = None) -> str:
+        """The sentence, translated by `translate` when it is given and can be."""
+        if translate is None or self.phrase is None:
+            return self.message
+        return self.phrase.render(translate)
 
 
 @dataclass
@@ -116,15 +140,25 @@ class _Item:
     def leaf(self) -> bytes | None:
         return None if self.data is None else leaf_hash(self.data)
 
-    def label(self) -> str:
-        where = "" if self.index is None else f" (log index {self.index})"
+    def label(self) -> Phrase:
         if self.entry is not None:
-            return f"the entry with case_seq {self.entry.case_seq}{where}"
-        return f"entry {self.position} of the bundle{where}"
+            if self.index is None:
+                return Phrase("the entry with case_seq {seq}", seq=self.entry.case_seq)
+            return Phrase(
+                "the entry with case_seq {seq} (log index {index})",
+                seq=self.entry.case_seq,
+                index=self.index,
+            )
+        if self.index is None:
+            return Phrase("entry {position} of the bundle", position=self.position)
+        return Phrase(
+            "entry {position} of the bundle (log index {index})",
+            position=self.position,
+            index=self.index,
+        )
 
-    def sentence_label(self) -> str:
-        label = self.label()
-        return label[0].upper() + label[1:]
+    def sentence_label(self) -> Phrase:
+        return self.label().capitalized()
 
 
 def _is_int(value: object) -> bool:
@@ -143,8 +177,8 @@ def _file_records(value: Any) -> Iterator[Mapping[str, Any]]:
             yield from _file_records(item)
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+def _entries(number: int) -> Phrase:
+    return Phrase("{n} entry", n=number) if number == 1 else Phrase("{n} entries", n=number)
 
 
 def _describes(listed: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
@@ -166,8 +200,10 @@ def _unverified_checkpoint(note: str) -> Checkpoint | None:
         return None
 
 
-def _describe_keys(verifiers: Sequence[NoteVerifier]) -> str:
-    return ", ".join(f"{verifier.name} (key {verifier.kid})" for verifier in verifiers)
+def _describe_keys(verifiers: Sequence[NoteVerifier]) -> list[Phrase]:
+    return [
+        Phrase("{name} (key {kid})", name=verifier.name, kid=verifier.kid) for verifier in verifiers
+    ]
 
 
 class _Verification:
@@ -177,7 +213,7 @@ class _Verification:
         self,
         bundle: Mapping[str, Any],
         trusted_keys: Sequence[str] | None,
-        evidence_files: Mapping[str, bytes],
+        evidence_files: Mapping[str, bytes | FileDigest],
         previous_checkpoints: Sequence[str],
     ) -> None:
         self.bundle = bundle
@@ -195,11 +231,11 @@ class _Verification:
         self.checkpoint: Checkpoint | None = None
         self.checkpoint_verified = False
 
-    def report(self, check: str, ok: bool, message: str) -> None:
-        self.findings.append(Finding(check, ok, message))
+    def report(self, check: str, ok: bool, phrase: Phrase) -> None:
+        self.findings.append(Finding.of(check, ok, phrase))
 
-    def fail(self, check: str, message: str) -> None:
-        self.report(check, False, message)
+    def fail(self, check: str, phrase: Phrase) -> None:
+        self.report(check, False, phrase)
 
     def failed(self, check: str, since: int) -> bool:
         return any(not f.ok and f.check == check for f in self.findings[since:])
@@ -207,7 +243,8 @@ class _Verification:
     def run(self) -> Report:
         if not isinstance(self.bundle, Mapping):
             self.fail(
-                "bundle-format", "The bundle is not a JSON object, so nothing in it can be checked."
+                "bundle-format",
+                Phrase("The bundle is not a JSON object, so nothing in it can be checked."),
             )
             return Report(self.findings)
         self.read_bundle()
@@ -225,14 +262,20 @@ class _Verification:
     def read_string(self, key: str) -> str | None:
         value = self.bundle.get(key)
         if not isinstance(value, str) or not value:
-            self.fail("bundle-format", f"The bundle's {key!r} is missing, empty or not text.")
+            self.fail(
+                "bundle-format",
+                Phrase("The bundle's {key} is missing, empty or not text.", key=repr(key)),
+            )
             return None
         return value
 
     def read_list(self, key: str) -> list[Any]:
         value = self.bundle.get(key)
         if not isinstance(value, list):
-            self.fail("bundle-format", f"The bundle's {key!r} is missing or is not a list.")
+            self.fail(
+                "bundle-format",
+                Phrase("The bundle's {key} is missing or is not a list.", key=repr(key)),
+            )
             return []
         return value
 
@@ -242,8 +285,13 @@ class _Verification:
         if format_name != FORMAT:
             self.fail(
                 "bundle-format",
-                f"The bundle's format is {format_name!r}, not {FORMAT!r}; this verifier reads "
-                f"only {FORMAT}.",
+                Phrase(
+                    "The bundle's format is {found}, not {expected}; this verifier reads "
+                    "only {format}.",
+                    found=repr(format_name),
+                    expected=repr(FORMAT),
+                    format=FORMAT,
+                ),
             )
         self.origin = self.read_string("origin")
         self.case = self.read_string("case")
@@ -253,7 +301,12 @@ class _Verification:
                 self.bundle_keys.append(parse_verifier_key(text if isinstance(text, str) else ""))
             except NoteError as error:
                 self.fail(
-                    "bundle-format", f"Verifier key {number} in the bundle is unusable: {error}."
+                    "bundle-format",
+                    Phrase(
+                        "Verifier key {number} in the bundle is unusable: {error}.",
+                        number=number,
+                        error=error,
+                    ),
                 )
         for position, raw in enumerate(self.read_list("entries"), start=1):
             self.items.append(self.read_item(position, raw))
@@ -261,25 +314,42 @@ class _Verification:
             if isinstance(item, Mapping) and isinstance(item.get("sha256"), str):
                 self.evidence.append(item)
             else:
-                self.fail("bundle-format", f"Evidence item {number} of the bundle has no sha256.")
+                self.fail(
+                    "bundle-format",
+                    Phrase("Evidence item {number} of the bundle has no sha256.", number=number),
+                )
         if not self.failed("bundle-format", start):
+            files = len(self.evidence)
             self.report(
                 "bundle-format",
                 True,
-                f"The bundle is a {FORMAT} bundle for case {self.case} in the log {self.origin}, "
-                f"with {_count(len(self.items), 'entry', 'entries')} and "
-                f"{_count(len(self.evidence), 'evidence file', 'evidence files')} listed.",
+                Phrase(
+                    "The bundle is a {format} bundle for case {case} in the log {origin}, "
+                    "with {entries} and {files} listed.",
+                    format=FORMAT,
+                    case=self.case,
+                    origin=self.origin,
+                    entries=_entries(len(self.items)),
+                    files=Phrase("{n} evidence file", n=files)
+                    if files == 1
+                    else Phrase("{n} evidence files", n=files),
+                ),
             )
 
     def read_item(self, position: int, raw: Any) -> _Item:
         item = _Item(position)
         if not isinstance(raw, Mapping):
-            self.fail("bundle-format", f"{item.sentence_label()} is not a JSON object.")
+            self.fail(
+                "bundle-format", Phrase("{item} is not a JSON object.", item=item.sentence_label())
+            )
             return item
         if _is_int(raw.get("index")) and raw["index"] >= 0:
             item.index = raw["index"]
         else:
-            self.fail("bundle-format", f"{item.sentence_label()} has no valid log index.")
+            self.fail(
+                "bundle-format",
+                Phrase("{item} has no valid log index.", item=item.sentence_label()),
+            )
         item.data = self.read_base64(item, raw, "entry")
         item.signature = self.read_base64(item, raw, "signature")
         inclusion = raw.get("inclusion")
@@ -290,20 +360,28 @@ class _Verification:
             if all(value is not None for value in hashes):
                 item.inclusion = [value for value in hashes if value is not None]
         else:
-            self.fail("bundle-format", f"{item.sentence_label()} has no inclusion proof list.")
+            self.fail(
+                "bundle-format",
+                Phrase("{item} has no inclusion proof list.", item=item.sentence_label()),
+            )
         return item
 
     def read_base64(self, item: _Item, raw: Mapping[str, Any], key: str) -> bytes | None:
         value = raw.get(key)
         if not isinstance(value, str):
-            self.fail("bundle-format", f"{item.sentence_label()} has no {key!r} text.")
+            self.fail(
+                "bundle-format",
+                Phrase("{item} has no {key} text.", item=item.sentence_label(), key=repr(key)),
+            )
             return None
         try:
             return decode_base64(value)
         except ValueError:
             self.fail(
                 "bundle-format",
-                f"The {key!r} of {item.label()} is not valid base64.",
+                Phrase(
+                    "The {key} of {item} is not valid base64.", key=repr(key), item=item.label()
+                ),
             )
             return None
 
@@ -315,7 +393,11 @@ class _Verification:
             pass
         self.fail(
             "bundle-format",
-            f"Hash {number} of the inclusion proof of {item.label()} is not valid base64.",
+            Phrase(
+                "Hash {number} of the inclusion proof of {item} is not valid base64.",
+                number=number,
+                item=item.label(),
+            ),
         )
         return None
 
@@ -329,33 +411,58 @@ class _Verification:
                 try:
                     self.trusted.append(parse_verifier_key(text))
                 except NoteError as error:
-                    self.fail("checkpoint", f"Trusted key {number} is unusable: {error}.")
+                    self.fail(
+                        "checkpoint",
+                        Phrase(
+                            "Trusted key {number} is unusable: {error}.",
+                            number=number,
+                            error=error,
+                        ),
+                    )
             verifiers = self.trusted
         if self.note is None:
             self.fail(
                 "checkpoint",
-                "The bundle has no checkpoint, so none of its entries can be tied to the log.",
+                Phrase(
+                    "The bundle has no checkpoint, so none of its entries can be tied to the log."
+                ),
             )
             return
         try:
             checkpoint, signers = open_checkpoint(self.note, verifiers, self.origin)
         except NoteError as error:
-            self.fail("checkpoint", f"The checkpoint cannot be trusted: {error}.")
+            self.fail(
+                "checkpoint", Phrase("The checkpoint cannot be trusted: {error}.", error=error)
+            )
             self.checkpoint = _unverified_checkpoint(self.note)
             return
         self.checkpoint = checkpoint
         self.checkpoint_verified = True
-        message = (
-            f"The checkpoint of the log {checkpoint.origin} at tree size {checkpoint.size} "
-            f"is signed by {_describe_keys(signers)}"
-        )
-        if self.trusted_keys is None:
-            keys = "a key" if len(signers) == 1 else "keys"
-            message += (
-                f", {keys} taken from the bundle itself: this shows the bundle is consistent, "
-                "not who made it; compare them with the keys the portal publishes"
+        values: dict[str, object] = {
+            "origin": checkpoint.origin,
+            "size": checkpoint.size,
+            "keys": _describe_keys(signers),
+        }
+        if self.trusted_keys is not None:
+            phrase = Phrase(
+                "The checkpoint of the log {origin} at tree size {size} is signed by {keys}.",
+                **values,
             )
-        self.report("checkpoint", True, message + ".")
+        elif len(signers) == 1:
+            phrase = Phrase(
+                "The checkpoint of the log {origin} at tree size {size} is signed by {keys}, "
+                "a key taken from the bundle itself: this shows the bundle is consistent, not "
+                "who made it; compare it with the keys the portal publishes.",
+                **values,
+            )
+        else:
+            phrase = Phrase(
+                "The checkpoint of the log {origin} at tree size {size} is signed by {keys}, "
+                "keys taken from the bundle itself: this shows the bundle is consistent, not "
+                "who made it; compare them with the keys the portal publishes.",
+                **values,
+            )
+        self.report("checkpoint", True, phrase)
 
     # -- 2. entry format -------------------------------------------------------------------
 
@@ -367,28 +474,48 @@ class _Verification:
             try:
                 entry = decode_entry(item.data)
             except EntryError as error:
-                self.fail("entry-format", f"{item.sentence_label()} is not a valid entry: {error}.")
+                self.fail(
+                    "entry-format",
+                    Phrase(
+                        "{item} is not a valid entry: {error}.",
+                        item=item.sentence_label(),
+                        error=error,
+                    ),
+                )
                 continue
             item.entry = entry
             if self.origin is not None and entry.log != self.origin:
                 self.fail(
                     "entry-format",
-                    f"{item.sentence_label()} belongs to the log {entry.log!r}, not to "
-                    f"{self.origin!r}.",
+                    Phrase(
+                        "{item} belongs to the log {found}, not to {expected}.",
+                        item=item.sentence_label(),
+                        found=repr(entry.log),
+                        expected=repr(self.origin),
+                    ),
                 )
             if self.case is not None and entry.case != self.case:
                 self.fail(
                     "entry-format",
-                    f"{item.sentence_label()} belongs to case {entry.case!r}, not to "
-                    f"{self.case!r}.",
+                    Phrase(
+                        "{item} belongs to case {found}, not to {expected}.",
+                        item=item.sentence_label(),
+                        found=repr(entry.case),
+                        expected=repr(self.case),
+                    ),
                 )
         checked = sum(1 for item in self.items if item.data is not None)
         if checked and not self.failed("entry-format", start):
             self.report(
                 "entry-format",
                 True,
-                f"{_count(checked, 'entry', 'entries')} checked: each is a canonical ledger entry "
-                f"of case {self.case} in the log {self.origin}.",
+                Phrase(
+                    "{entries} checked: each is a canonical ledger entry of case {case} in the "
+                    "log {origin}.",
+                    entries=_entries(checked),
+                    case=self.case,
+                    origin=self.origin,
+                ),
             )
 
     # -- 3. entry signatures ---------------------------------------------------------------
@@ -409,8 +536,12 @@ class _Verification:
             if not candidates:
                 self.fail(
                     "entry-signature",
-                    f"{item.sentence_label()} is signed by an unknown key {item.entry.kid}: "
-                    "neither the trusted keys nor the bundle's keys have that key ID.",
+                    Phrase(
+                        "{item} is signed by an unknown key {kid}: neither the trusted keys nor "
+                        "the bundle's keys have that key ID.",
+                        item=item.sentence_label(),
+                        kid=item.entry.kid,
+                    ),
                 )
                 continue
             signer = next(
@@ -424,26 +555,40 @@ class _Verification:
             if signer is None:
                 self.fail(
                     "entry-signature",
-                    f"The signature of {item.label()} does not verify under key {item.entry.kid}: "
-                    "the entry or its signature was altered.",
+                    Phrase(
+                        "The signature of {item} does not verify under key {kid}: the entry or "
+                        "its signature was altered.",
+                        item=item.label(),
+                        kid=item.entry.kid,
+                    ),
                 )
             else:
                 used.add(signer)
         if checked and not self.failed("entry-signature", start):
-            signers = _describe_keys(sorted(used, key=str))
-            message = (
-                f"{_count(checked, 'entry signature', 'entry signatures')} checked: each "
-                f"verifies, under {signers}"
+            signatures = (
+                Phrase("{n} entry signature", n=checked)
+                if checked == 1
+                else Phrase("{n} entry signatures", n=checked)
             )
+            signers = _describe_keys(sorted(used, key=str))
             untrusted = [
                 key for key in used if self.trusted_keys is not None and key not in self.trusted
             ]
             if untrusted:
-                message += (
-                    f"; {_describe_keys(untrusted)} is listed in the bundle but is not among the "
-                    "keys you trust"
+                phrase = Phrase(
+                    "{signatures} checked: each verifies, under {signers}; {untrusted} is listed "
+                    "in the bundle but is not among the keys you trust.",
+                    signatures=signatures,
+                    signers=signers,
+                    untrusted=_describe_keys(untrusted),
                 )
-            self.report("entry-signature", True, message + ".")
+            else:
+                phrase = Phrase(
+                    "{signatures} checked: each verifies, under {signers}.",
+                    signatures=signatures,
+                    signers=signers,
+                )
+            self.report("entry-signature", True, phrase)
 
     # -- 4. inclusion in the log -----------------------------------------------------------
 
@@ -452,8 +597,10 @@ class _Verification:
         if checkpoint is None:
             self.fail(
                 "inclusion",
-                "No entry could be checked against the log: the checkpoint is missing or "
-                "unreadable.",
+                Phrase(
+                    "No entry could be checked against the log: the checkpoint is missing or "
+                    "unreadable."
+                ),
             )
             return
         start = len(self.findings)
@@ -473,15 +620,23 @@ class _Verification:
             except ProofError as error:
                 self.fail(
                     "inclusion",
-                    f"{item.sentence_label()} is not proven to be in the log at tree size "
-                    f"{checkpoint.size}: {error}.",
+                    Phrase(
+                        "{item} is not proven to be in the log at tree size {size}: {error}.",
+                        item=item.sentence_label(),
+                        size=checkpoint.size,
+                        error=error,
+                    ),
                 )
         if checked and not self.failed("inclusion", start):
             self.report(
                 "inclusion",
                 True,
-                f"{_count(checked, 'entry', 'entries')} checked: each is in the log's tree of "
-                f"size {checkpoint.size}, at the log index given.",
+                Phrase(
+                    "{entries} checked: each is in the log's tree of size {size}, at the log "
+                    "index given.",
+                    entries=_entries(checked),
+                    size=checkpoint.size,
+                ),
             )
 
     # -- 5. the case's chain ---------------------------------------------------------------
@@ -489,15 +644,19 @@ class _Verification:
     def check_chain(self) -> None:
         start = len(self.findings)
         if not self.items:
-            self.fail("chain", "The bundle holds no entries, so it proves nothing about the case.")
+            self.fail(
+                "chain", Phrase("The bundle holds no entries, so it proves nothing about the case.")
+            )
             return
         readable: list[tuple[Entry, _Item]] = []
         for item in self.items:
             if item.entry is None:
                 self.fail(
                     "chain",
-                    f"{item.sentence_label()} could not be read, so the chain cannot be "
-                    "checked through it.",
+                    Phrase(
+                        "{item} could not be read, so the chain cannot be checked through it.",
+                        item=item.sentence_label(),
+                    ),
                 )
             else:
                 readable.append((item.entry, item))
@@ -507,15 +666,23 @@ class _Verification:
             if earlier is not item:
                 self.fail(
                     "chain",
-                    f"Two entries have case_seq {entry.case_seq}: {earlier.label()} and the one "
-                    f"at log index {item.index}.",
+                    Phrase(
+                        "Two entries have case_seq {seq}: {earlier} and the one at log index "
+                        "{index}.",
+                        seq=entry.case_seq,
+                        earlier=earlier.label(),
+                        index=item.index,
+                    ),
                 )
         for (entry, item), (following, following_item) in itertools.pairwise(readable):
             if following.case_seq < entry.case_seq:
                 self.fail(
                     "chain",
-                    f"The entries are out of order: {following_item.label()} comes after "
-                    f"{item.label()}.",
+                    Phrase(
+                        "The entries are out of order: {following} comes after {item}.",
+                        following=following_item.label(),
+                        item=item.label(),
+                    ),
                 )
         self.check_gaps(by_seq)
         for entry, item in readable:
@@ -523,17 +690,23 @@ class _Verification:
             if entry.case_seq > 0 and before is not None and entry.prev != before.leaf:
                 self.fail(
                     "chain",
-                    f"{item.sentence_label()} does not link to {before.label()}: its prev is "
-                    "not that entry's leaf hash, so one of the two was altered or replaced.",
+                    Phrase(
+                        "{item} does not link to {before}: its prev is not that entry's leaf "
+                        "hash, so one of the two was altered or replaced.",
+                        item=item.sentence_label(),
+                        before=before.label(),
+                    ),
                 )
         if readable and not self.failed("chain", start):
-            last = max(by_seq)
             self.report(
                 "chain",
                 True,
-                f"The case's chain runs from case_seq 0 to {last} without a gap, each entry "
-                "linked to the one before. Entries after the last one shown cannot be ruled out "
-                "from the bundle alone.",
+                Phrase(
+                    "The case's chain runs from case_seq 0 to {last} without a gap, each entry "
+                    "linked to the one before. Entries after the last one shown cannot be ruled "
+                    "out from the bundle alone.",
+                    last=max(by_seq),
+                ),
             )
 
     def check_gaps(self, by_seq: Mapping[int, _Item]) -> None:
@@ -541,15 +714,26 @@ class _Verification:
         previous: _Item | None = None
         for seq in sorted(by_seq):
             if seq > expected:
-                missing = f"case_seq {expected}"
                 if seq > expected + 1:
-                    missing += f" to {seq - 1}"
-                where = f"after {previous.label()} and " if previous is not None else ""
-                self.fail(
-                    "chain",
-                    f"The chain has a gap: no readable entry has {missing}, {where}before "
-                    f"{by_seq[seq].label()}. Entries are missing from the bundle.",
-                )
+                    missing = Phrase("case_seq {first} to {last}", first=expected, last=seq - 1)
+                else:
+                    missing = Phrase("case_seq {first}", first=expected)
+                if previous is None:
+                    phrase = Phrase(
+                        "The chain has a gap: no readable entry has {missing}, before {next}. "
+                        "Entries are missing from the bundle.",
+                        missing=missing,
+                        next=by_seq[seq].label(),
+                    )
+                else:
+                    phrase = Phrase(
+                        "The chain has a gap: no readable entry has {missing}, after {previous} "
+                        "and before {next}. Entries are missing from the bundle.",
+                        missing=missing,
+                        previous=previous.label(),
+                        next=by_seq[seq].label(),
+                    )
+                self.fail("chain", phrase)
             expected = seq + 1
             previous = by_seq[seq]
 
@@ -567,21 +751,33 @@ class _Verification:
             if digest not in recorded:
                 self.fail(
                     "evidence",
-                    f"The evidence list names {name} ({digest}), but no entry of the case records "
-                    "a file with that SHA-256.",
+                    Phrase(
+                        "The evidence list names {name} ({digest}), but no entry of the case "
+                        "records a file with that SHA-256.",
+                        name=name,
+                        digest=digest,
+                    ),
                 )
             elif not any(_describes(listing, record) for record, _ in recorded[digest]):
                 self.fail(
                     "evidence",
-                    f"The evidence list describes {name} ({digest}) differently from the entry "
-                    "that records it.",
+                    Phrase(
+                        "The evidence list describes {name} ({digest}) differently from the "
+                        "entry that records it.",
+                        name=name,
+                        digest=digest,
+                    ),
                 )
             if digest not in self.evidence_files:
                 self.report(
                     "evidence",
                     True,
-                    f"Evidence file {name} ({digest}) was not supplied, so its content was not "
-                    "checked.",
+                    Phrase(
+                        "Evidence file {name} ({digest}) was not supplied, so its content was "
+                        "not checked.",
+                        name=name,
+                        digest=digest,
+                    ),
                 )
         for key, content in self.evidence_files.items():
             self.check_evidence_file(key, content, recorded, listed)
@@ -589,7 +785,7 @@ class _Verification:
     def check_evidence_file(
         self,
         key: str,
-        content: bytes,
+        content: bytes | FileDigest,
         recorded: Mapping[str, list[tuple[Mapping[str, Any], _Item]]],
         listed: Mapping[str, Mapping[str, Any]],
     ) -> None:
@@ -597,36 +793,61 @@ class _Verification:
         if not isinstance(key, str) or not _SHA256_HEX.fullmatch(key):
             self.fail(
                 "evidence",
-                f"The file supplied as {key!r} is not named by its SHA-256 in lowercase hex.",
+                Phrase(
+                    "The file supplied as {key} is not named by its SHA-256 in lowercase hex.",
+                    key=repr(key),
+                ),
             )
             return
-        actual = hashlib.sha256(content).hexdigest()
+        if isinstance(content, FileDigest):
+            actual, size = content.sha256, content.size
+        else:
+            actual, size = hashlib.sha256(content).hexdigest(), len(content)
         if actual != key:
             self.fail(
                 "evidence",
-                f"The file supplied as {name} ({key}) has SHA-256 {actual}: it is not the file "
-                "the ledger records.",
+                Phrase(
+                    "The file supplied as {name} ({key}) has SHA-256 {actual}: it is not the "
+                    "file the ledger records.",
+                    name=name,
+                    key=key,
+                    actual=actual,
+                ),
             )
             return
         records = recorded.get(key)
         if not records:
             self.fail(
                 "evidence",
-                f"The file {name} ({key}) is not recorded by any entry of the case.",
+                Phrase(
+                    "The file {name} ({key}) is not recorded by any entry of the case.",
+                    name=name,
+                    key=key,
+                ),
             )
             return
         record, item = records[0]
-        if _is_int(record.get("size")) and record["size"] != len(content):
+        if _is_int(record.get("size")) and record["size"] != size:
             self.fail(
                 "evidence",
-                f"The file {name} ({key}) is {len(content)} bytes, but {item.label()} records "
-                f"{record['size']}.",
+                Phrase(
+                    "The file {name} ({key}) is {size} bytes, but {item} records {recorded}.",
+                    name=name,
+                    key=key,
+                    size=size,
+                    item=item.label(),
+                    recorded=record["size"],
+                ),
             )
             return
         self.report(
             "evidence",
             True,
-            f"Evidence file {name} matches the SHA-256 recorded by {item.label()}.",
+            Phrase(
+                "Evidence file {name} matches the SHA-256 recorded by {item}.",
+                name=name,
+                item=item.label(),
+            ),
         )
 
     # -- consistency with checkpoints seen before ------------------------------------------
@@ -635,70 +856,100 @@ class _Verification:
         verifiers = self.bundle_keys if self.trusted_keys is None else self.trusted
         current = self.checkpoint
         for number, note in enumerate(self.previous_checkpoints, start=1):
-            label = f"Previous checkpoint {number}"
+            label = Phrase("Previous checkpoint {number}", number=number)
             try:
                 previous, _ = open_checkpoint(note, verifiers)
             except NoteError as error:
                 self.report(
                     "consistency",
                     True,
-                    f"{label} was not compared, because it could not be verified: {error}.",
+                    Phrase(
+                        "{label} was not compared, because it could not be verified: {error}.",
+                        label=label,
+                        error=error,
+                    ),
                 )
                 continue
             if current is None or not self.checkpoint_verified:
                 self.report(
                     "consistency",
                     True,
-                    f"{label} was not compared, because the bundle's checkpoint could not be "
-                    "verified.",
+                    Phrase(
+                        "{label} was not compared, because the bundle's checkpoint could not be "
+                        "verified.",
+                        label=label,
+                    ),
                 )
             elif previous.origin != current.origin:
                 self.report(
                     "consistency",
                     True,
-                    f"{label} is for another log ({previous.origin}), so it was not compared.",
+                    Phrase(
+                        "{label} is for another log ({origin}), so it was not compared.",
+                        label=label,
+                        origin=previous.origin,
+                    ),
                 )
             elif previous.size == current.size and previous.root_hash != current.root_hash:
                 self.fail(
                     "consistency",
-                    f"{label} and the bundle's checkpoint are both signed for tree size "
-                    f"{current.size} but have different roots: the log was forked or rewritten.",
+                    Phrase(
+                        "{label} and the bundle's checkpoint are both signed for tree size "
+                        "{size} but have different roots: the log was forked or rewritten.",
+                        label=label,
+                        size=current.size,
+                    ),
                 )
             elif previous.size == current.size:
                 self.report(
                     "consistency",
                     True,
-                    f"{label} is the same tree as the bundle's checkpoint (size {current.size}).",
+                    Phrase(
+                        "{label} is the same tree as the bundle's checkpoint (size {size}).",
+                        label=label,
+                        size=current.size,
+                    ),
                 )
             elif previous.size < current.size:
                 self.report(
                     "consistency",
                     True,
-                    f"{label} (tree size {previous.size}) is older than the bundle's checkpoint "
-                    f"(size {current.size}); showing that the log only grew since needs a "
-                    "consistency proof, which the bundle does not carry, so it was not checked.",
+                    Phrase(
+                        "{label} (tree size {old}) is older than the bundle's checkpoint (size "
+                        "{new}); showing that the log only grew since needs a consistency "
+                        "proof, which the bundle does not carry, so it was not checked.",
+                        label=label,
+                        old=previous.size,
+                        new=current.size,
+                    ),
                 )
             else:
                 self.report(
                     "consistency",
                     True,
-                    f"{label} (tree size {previous.size}) is newer than the bundle's checkpoint "
-                    f"(size {current.size}), so this was not checked: the bundle may leave out "
-                    "entries written since.",
+                    Phrase(
+                        "{label} (tree size {old}) is newer than the bundle's checkpoint (size "
+                        "{new}), so this was not checked: the bundle may leave out entries "
+                        "written since.",
+                        label=label,
+                        old=previous.size,
+                        new=current.size,
+                    ),
                 )
 
 
 def verify_bundle(
     bundle: Mapping[str, Any],
     trusted_keys: Sequence[str] | None = None,
-    evidence_files: Mapping[str, bytes] | None = None,
+    evidence_files: Mapping[str, bytes | FileDigest] | None = None,
     previous_checkpoints: Sequence[str] = (),
 ) -> Report:
     """Check a proof bundle offline and report every finding.
 
     With `trusted_keys`, only those keys can vouch for the checkpoint; without, the bundle's
     own `verifier_keys` are used and the report says so. `evidence_files` maps SHA-256 hex
-    to a file's content; files not supplied are reported as not checked.
-    `previous_checkpoints` are signed checkpoints seen before, compared with the bundle's.
+    to a file's content, or to its `FileDigest` when the caller hashed it as a stream;
+    files not supplied are reported as not checked. `previous_checkpoints` are signed
+    checkpoints seen before, compared with the bundle's.
     """
     return _Verification(bundle, trusted_keys, evidence_files or {}, previous_checkpoints).run()

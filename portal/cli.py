@@ -20,6 +20,7 @@ import click
 import uvloop
 
 from portal.accounts import roles
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from portal.settings import ConfigurationError, Settings
 
 T = TypeVar("T")
@@ -372,18 +373,28 @@ def export_command(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Trust only this seal certificate (PEM).",
 )
+@click.option(
+    "--language",
+    type=click.Choice(sorted(LANGUAGES)),
+    default=DEFAULT_LANGUAGE,
+    show_default=True,
+    help="The language of the report.",
+)
 def verify_case_file_command(
-    case_file: Path, keys: tuple[str, ...], seal_cert: Path | None
+    case_file: Path, keys: tuple[str, ...], seal_cert: Path | None, language: str
 ) -> None:
     """Verify a case file (PDF or zip) offline, with no database; exit 0 only if all holds."""
     from portal.casefile.verify import summary, verify_case_file
+    from portal.i18n import language as in_language
+    from portal.i18n import template_gettext
 
     report = verify_case_file(
         case_file,
         trusted_keys=list(keys) or None,
         seal_cert=seal_cert.read_bytes() if seal_cert else None,
     )
-    click.echo(summary(report))
+    with in_language(language):
+        click.echo(summary(report, template_gettext))
     sys.exit(0 if report.ok else 1)
 
 

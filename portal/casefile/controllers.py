@@ -18,12 +18,13 @@ from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
+from ledger.bundle import Report
 from portal.casefile.export import export
-from portal.casefile.verify import CHECK_NAMES, verify_case_bytes
+from portal.casefile.verify import check_name, verify_case_file
 from portal.cases.events import actor
 from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError
-from portal.i18n import _
+from portal.i18n import _, template_gettext
 from portal.policy import case_access
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
@@ -78,7 +79,7 @@ class VerifyController(Controller):
 
     @get("/")
     async def form(self) -> Template:
-        return page("verify.html", report=None, verdict=None, file_name="", check_names=CHECK_NAMES)
+        return page("verify.html", report=None, lines=[], file_name="")
 
     @post(
         "/",
@@ -96,21 +97,27 @@ class VerifyController(Controller):
                     "verify.html",
                     status_code=400,
                     report=None,
-                    verdict=None,
+                    lines=[],
                     file_name="",
-                    check_names=CHECK_NAMES,
                     error=_("Choose a case file (PDF or zip) to check."),
                 )
-            data = await asyncio.to_thread(path.read_bytes)
-            report = await asyncio.to_thread(verify_case_bytes, data, name)
+            # Checked from the disk, as a stream: the file is never held in memory whole.
+            report = await asyncio.to_thread(verify_case_file, path, None, None, name)
         return page(
             "verify.html",
             status_code=200 if report.ok else 422,
             report=report,
-            verdict=report.ok,
+            lines=_lines(report),
             file_name=name,
-            check_names=CHECK_NAMES,
         )
+
+
+def _lines(report: Report) -> list[tuple[bool, str, str]]:
+    """Each finding as (passed, check, sentence), in the reader's language."""
+    return [
+        (finding.ok, check_name(finding.check, template_gettext), finding.render(template_gettext))
+        for finding in report.findings
+    ]
 
 
 async def _receive(request: Req, tmp: Path) -> tuple[Path | None, str]:

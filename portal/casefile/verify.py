@@ -12,6 +12,11 @@ Checks, in order:
 - every check of spec ledger-v1 (`ledger.bundle.verify_bundle`), with the zip's evidence;
 - `complete`: the chain ends with the entry that records this export, so no entry at the
   end was cut off.
+
+Files are read from disk as streams: a zip's evidence is hashed member by member and its
+PDF copied to a temporary file, so a case file of hundreds of megabytes is checked in a
+few megabytes of memory. Every sentence is a `Phrase`, so the report can be read in
+either of the portal's languages (`summary(report, translate)`).
 """
 
 from __future__ import annotations
@@ -19,25 +24,47 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import io
 import json
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from ledger.bundle import Finding, Report, verify_bundle
+from ledger.bundle import FileDigest, Finding, Report, verify_bundle
+from ledger.phrase import Phrase
 
 BUNDLE_NAME = "ledger-proof.json"
 EXPORTED = "casefile.exported"
 EVIDENCE_DIR = "evidence/"
+CHUNK = 1024 * 1024
+
+Translate = Callable[[str], str]
+
+
+def _english(template: str) -> str:
+    return template
 
 
 def verify_case_file(
-    path: Path, trusted_keys: Sequence[str] | None = None, seal_cert: bytes | None = None
+    path: Path,
+    trusted_keys: Sequence[str] | None = None,
+    seal_cert: bytes | None = None,
+    name: str | None = None,
 ) -> Report:
-    """Every finding about the case file at `path` (a PDF or a zip)."""
-    return verify_case_bytes(path.read_bytes(), path.name, trusted_keys, seal_cert)
+    """Every finding about the case file at `path` (a PDF or a zip), called `name`."""
+    name = name or path.name
+    with path.open("rb") as handle:
+        start = handle.read(5)
+    if start.startswith(b"PK"):
+        return _verify_zip(path, name, trusted_keys, seal_cert)
+    if not start.startswith(b"%PDF-"):
+        return Report([_said("file", False, "{name} is neither a PDF nor a zip.", name=name)])
+    size = path.stat().st_size
+    findings = [_said("file", True, "{name} is a PDF of {size} bytes.", name=name, size=size)]
+    with path.open("rb") as pdf:
+        return Report(findings + _verify_pdf(pdf, {}, trusted_keys, seal_cert))
 
 
 def verify_case_bytes(
@@ -46,59 +73,114 @@ def verify_case_bytes(
     trusted_keys: Sequence[str] | None = None,
     seal_cert: bytes | None = None,
 ) -> Report:
+    """The same, for a case file already in memory."""
+    with tempfile.TemporaryDirectory(prefix="portal-verify-") as tmp:
+        path = Path(tmp) / "case-file"
+        path.write_bytes(data)
+        return verify_case_file(path, trusted_keys, seal_cert, name)
+
+
+def _said(check: str, ok: bool, template: str, **values: object) -> Finding:
+    return Finding.of(check, ok, Phrase(template, **values))
+
+
+def _verify_zip(
+    path: Path, name: str, trusted_keys: Sequence[str] | None, seal_cert: bytes | None
+) -> Report:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, ValueError) as error:
+        return Report(
+            [_said("file", False, "{name} is not a readable zip: {error}.", name=name, error=error)]
+        )
     findings: list[Finding] = []
-    evidence: dict[str, bytes] = {}
-    pdf = data
-    if data.startswith(b"PK"):
+    with archive, tempfile.TemporaryFile() as pdf:
         try:
-            pdf, evidence = _read_zip(data, findings)
-        except (zipfile.BadZipFile, ValueError) as error:
-            findings.append(Finding("file", False, f"{name} is not a readable zip: {error}."))
+            evidence = _read_zip(archive, pdf, findings)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+            findings.append(
+                _said(
+                    "file", False, "{name} is not a readable zip: {error}.", name=name, error=error
+                )
+            )
             return Report(findings)
-    elif not data.startswith(b"%PDF-"):
-        findings.append(Finding("file", False, f"{name} is neither a PDF nor a zip."))
-        return Report(findings)
-    else:
-        findings.append(Finding("file", True, f"{name} is a PDF of {len(data)} bytes."))
-    if not pdf:
-        return Report(findings)
-    findings.extend(check_seal(pdf, seal_cert))
-    bundle = _attached_bundle(pdf, findings)
-    if bundle is None:
-        return Report(findings)
-    report = verify_bundle(bundle, trusted_keys=trusted_keys, evidence_files=evidence)
-    findings.extend(report.findings)
-    findings.append(_check_complete(bundle))
+        if evidence is None:
+            return Report(findings)
+        pdf.seek(0)
+        findings.extend(_verify_pdf(pdf, evidence, trusted_keys, seal_cert))
     return Report(findings)
 
 
-def _read_zip(data: bytes, findings: list[Finding]) -> tuple[bytes, dict[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
-        pdfs = [n for n in names if n.lower().endswith(".pdf") and "/" not in n]
-        if len(pdfs) != 1:
-            findings.append(
-                Finding("file", False, f"The zip holds {len(pdfs)} case file PDFs, not one.")
-            )
-            return b"", {}
-        evidence = {
-            n.removeprefix(EVIDENCE_DIR): archive.read(n)
-            for n in names
-            if n.startswith(EVIDENCE_DIR)
-        }
-        others = sorted(set(names) - {pdfs[0]} - {EVIDENCE_DIR + k for k in evidence})
+def _read_zip(
+    archive: zipfile.ZipFile, pdf: IO[bytes], findings: list[Finding]
+) -> dict[str, FileDigest] | None:
+    """Copy the zip's one PDF into `pdf` and hash its evidence files; None if no one PDF."""
+    names = [n for n in archive.namelist() if not n.endswith("/")]
+    pdfs = [n for n in names if n.lower().endswith(".pdf") and "/" not in n]
+    if len(pdfs) != 1:
         findings.append(
-            Finding(
+            _said("file", False, "The zip holds {count} case file PDFs, not one.", count=len(pdfs))
+        )
+        return None
+    with archive.open(pdfs[0]) as member:
+        shutil.copyfileobj(member, pdf, CHUNK)
+    evidence = {
+        n.removeprefix(EVIDENCE_DIR): _digest(archive, n)
+        for n in names
+        if n.startswith(EVIDENCE_DIR)
+    }
+    others = sorted(set(names) - {pdfs[0]} - {EVIDENCE_DIR + k for k in evidence})
+    if others:
+        findings.append(
+            _said(
                 "file",
-                not others,
-                f"The zip holds the case file {pdfs[0]} and {len(evidence)} evidence files"
-                + (f", and files it should not: {', '.join(others)}." if others else "."),
+                False,
+                "The zip holds the case file {pdf} and {count} evidence files, and files it "
+                "should not: {others}.",
+                pdf=pdfs[0],
+                count=len(evidence),
+                others=", ".join(others),
             )
         )
-        return archive.read(pdfs[0]), evidence
+    else:
+        findings.append(
+            _said(
+                "file",
+                True,
+                "The zip holds the case file {pdf} and {count} evidence files.",
+                pdf=pdfs[0],
+                count=len(evidence),
+            )
+        )
+    return evidence
 
 
-def check_seal(pdf: bytes, seal_cert: bytes | None) -> list[Finding]:
+def _digest(archive: zipfile.ZipFile, member: str) -> FileDigest:
+    digest, size = hashlib.sha256(), 0
+    with archive.open(member) as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return FileDigest(digest.hexdigest(), size)
+
+
+def _verify_pdf(
+    pdf: IO[bytes],
+    evidence: dict[str, FileDigest],
+    trusted_keys: Sequence[str] | None,
+    seal_cert: bytes | None,
+) -> list[Finding]:
+    findings = check_seal(pdf, seal_cert)
+    bundle = _attached_bundle(pdf, findings)
+    if bundle is None:
+        return findings
+    report = verify_bundle(bundle, trusted_keys=trusted_keys, evidence_files=evidence)
+    findings.extend(report.findings)
+    findings.append(_check_complete(bundle))
+    return findings
+
+
+def check_seal(pdf: IO[bytes], seal_cert: bytes | None) -> list[Finding]:
     """The PAdES seal: intact, over the whole file, by the certificate trusted."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.general import load_cert_from_pemder
@@ -107,34 +189,38 @@ def check_seal(pdf: bytes, seal_cert: bytes | None) -> list[Finding]:
     from pyhanko_certvalidator import ValidationContext
 
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        pdf.seek(0)
+        reader = PdfFileReader(pdf, strict=False)
         signatures = reader.embedded_signatures
     except Exception as error:  # pyHanko raises many kinds on a damaged file
         return [
-            Finding(
-                "seal", False, f"The PDF cannot be read, so its seal cannot be checked: {error}."
+            _said(
+                "seal",
+                False,
+                "The PDF cannot be read, so its seal cannot be checked: {error}.",
+                error=error,
             )
         ]
     if not signatures:
-        return [Finding("seal", False, "The PDF carries no seal (no PAdES signature).")]
+        return [_said("seal", False, "The PDF carries no seal (no PAdES signature).")]
     signature = signatures[-1]
     try:
         embedded = signature.signer_cert
     except Exception as error:
-        return [Finding("seal", False, f"The seal cannot be read: {error}.")]
+        return [_said("seal", False, "The seal cannot be read: {error}.", error=error)]
     fingerprint = hashlib.sha256(embedded.dump()).hexdigest()
-    findings = []
     if seal_cert is not None:
         trusted = _load_cert(seal_cert, load_cert_from_pemder)
         if trusted is None:
-            return [Finding("seal", False, "The seal certificate given cannot be read.")]
+            return [_said("seal", False, "The seal certificate given cannot be read.")]
         if trusted.dump() != embedded.dump():
             return [
-                Finding(
+                _said(
                     "seal",
                     False,
-                    f"The file is sealed by another certificate (SHA-256 {fingerprint}) than "
+                    "The file is sealed by another certificate (SHA-256 {fingerprint}) than "
                     "the one given: it was not sealed by that platform.",
+                    fingerprint=fingerprint,
                 )
             ]
         root = trusted
@@ -144,42 +230,44 @@ def check_seal(pdf: bytes, seal_cert: bytes | None) -> list[Finding]:
         context = ValidationContext(trust_roots=[root], allow_fetching=False)
         status = validate_pdf_signature(signature, context)
     except Exception as error:
-        return [Finding("seal", False, f"The seal could not be validated: {error}.")]
+        return [_said("seal", False, "The seal could not be validated: {error}.", error=error)]
     if not status.intact:
-        findings.append(
-            Finding(
-                "seal", False, "The seal is broken: the sealed bytes were changed after sealing."
-            )
-        )
-    elif not status.valid:
-        findings.append(
-            Finding("seal", False, "The seal's signature does not verify under its certificate.")
-        )
-    elif status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        findings.append(
-            Finding(
+        return [
+            _said("seal", False, "The seal is broken: the sealed bytes were changed after sealing.")
+        ]
+    if not status.valid:
+        return [_said("seal", False, "The seal's signature does not verify under its certificate.")]
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        return [
+            _said(
                 "seal",
                 False,
                 "The seal does not cover the whole file: something was added after sealing.",
             )
-        )
-    else:
-        if seal_cert is None:
-            how = (
-                f"by the certificate inside the file (SHA-256 {fingerprint}): compare it with "
-                "the fingerprint the platform publishes, or pass --seal"
+        ]
+    if seal_cert is None:
+        return [
+            _said(
+                "seal",
+                True,
+                "The seal is intact and covers the whole file, by the certificate inside the "
+                "file (SHA-256 {fingerprint}): compare it with the fingerprint the platform "
+                "publishes, or pass --seal.",
+                fingerprint=fingerprint,
             )
-        else:
-            how = f"by the seal certificate given (SHA-256 {fingerprint})"
-        findings.append(
-            Finding("seal", True, f"The seal is intact and covers the whole file, {how}.")
+        ]
+    return [
+        _said(
+            "seal",
+            True,
+            "The seal is intact and covers the whole file, by the seal certificate given "
+            "(SHA-256 {fingerprint}).",
+            fingerprint=fingerprint,
         )
-    return findings
+    ]
 
 
 def _load_cert(data: bytes, loader: Any) -> Any:
-    import tempfile
-
     with tempfile.NamedTemporaryFile(suffix=".pem") as handle:
         handle.write(data)
         handle.flush()
@@ -189,22 +277,24 @@ def _load_cert(data: bytes, loader: Any) -> Any:
             return None
 
 
-def _attached_bundle(pdf: bytes, findings: list[Finding]) -> dict[str, Any] | None:
+def _attached_bundle(pdf: IO[bytes], findings: list[Finding]) -> dict[str, Any] | None:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        pdf.seek(0)
+        reader = PdfFileReader(pdf, strict=False)
         files = dict(_embedded_files(reader.root["/Names"]["/EmbeddedFiles"]))
     except Exception:
         files = {}
     data = files.get(BUNDLE_NAME)
     if data is None:
         findings.append(
-            Finding(
+            _said(
                 "attachment",
                 False,
-                f"The PDF has no attached {BUNDLE_NAME}, so nothing "
-                "in it can be checked against the ledger.",
+                "The PDF has no attached {file}, so nothing in it can be checked against the "
+                "ledger.",
+                file=BUNDLE_NAME,
             )
         )
         return None
@@ -212,10 +302,16 @@ def _attached_bundle(pdf: bytes, findings: list[Finding]) -> dict[str, Any] | No
         bundle = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         findings.append(
-            Finding("attachment", False, f"The attached {BUNDLE_NAME} is not JSON: {error}.")
+            _said(
+                "attachment",
+                False,
+                "The attached {file} is not JSON: {error}.",
+                file=BUNDLE_NAME,
+                error=error,
+            )
         )
         return None
-    findings.append(Finding("attachment", True, f"The PDF carries {BUNDLE_NAME}."))
+    findings.append(_said("attachment", True, "The PDF carries {file}.", file=BUNDLE_NAME))
     return bundle if isinstance(bundle, dict) else {"format": None}
 
 
@@ -234,58 +330,77 @@ def _check_complete(bundle: dict[str, Any]) -> Finding:
     entries = bundle.get("entries")
     last: dict[str, Any] | None = None
     with contextlib.suppress(Exception):
-        last = json.loads(base64.b64decode(entries[-1]["entry"]))
+        last = json.loads(base64.b64decode(entries[-1]["entry"]))  # type: ignore[index]
     if not isinstance(last, dict):
-        return Finding(
+        return _said(
             "complete",
             False,
-            "The last entry of the bundle cannot be read, so it "
-            "cannot be shown that no entry was cut off.",
+            "The last entry of the bundle cannot be read, so it cannot be shown that no entry "
+            "was cut off.",
         )
     if last.get("type") != EXPORTED:
-        return Finding(
+        return _said(
             "complete",
             False,
-            f"The chain ends with the entry with case_seq {last.get('case_seq')} "
-            f"({last.get('type')}), not with the entry that records this export: entries "
-            "were cut off the end of this file.",
+            "The chain ends with the entry with case_seq {seq} ({type}), not with the entry "
+            "that records this export: entries were cut off the end of this file.",
+            seq=last.get("case_seq"),
+            type=last.get("type"),
         )
     body = last.get("body") or {}
-    return Finding(
+    return _said(
         "complete",
         True,
-        f"The chain ends with the entry with case_seq {last.get('case_seq')}, which records "
-        f"this export (for {body.get('audience')}, by {body.get('by')}) at {last.get('at')}: "
-        "no entry was cut off the end.",
+        "The chain ends with the entry with case_seq {seq}, which records this export (for "
+        "{audience}, by {by}) at {at}: no entry was cut off the end.",
+        seq=last.get("case_seq"),
+        audience=body.get("audience"),
+        by=body.get("by"),
+        at=last.get("at"),
     )
 
 
 CHECK_NAMES = {
-    "file": "file",
-    "seal": "seal",
-    "attachment": "proof attached",
-    "bundle-format": "bundle",
-    "checkpoint": "checkpoint",
-    "entry-format": "entries",
-    "entry-signature": "entry signatures",
-    "inclusion": "in the log",
-    "chain": "chain",
-    "evidence": "evidence",
-    "consistency": "consistency",
-    "complete": "nothing cut off",
+    "file": Phrase("file"),
+    "seal": Phrase("seal"),
+    "attachment": Phrase("proof attached"),
+    "bundle-format": Phrase("bundle"),
+    "checkpoint": Phrase("checkpoint"),
+    "entry-format": Phrase("entries"),
+    "entry-signature": Phrase("entry signatures"),
+    "inclusion": Phrase("in the log"),
+    "chain": Phrase("chain"),
+    "evidence": Phrase("evidence"),
+    "consistency": Phrase("consistency"),
+    "complete": Phrase("nothing cut off"),
 }
 """The name each check goes by in the report, in the order the checks run."""
 
 
-def summary(report: Report) -> str:
+def check_name(check: str, translate: Translate = _english) -> str:
+    """What the report calls a check, in the reader's language."""
+    name = CHECK_NAMES.get(check)
+    return check if name is None else name.render(translate)
+
+
+def summary(report: Report, translate: Translate = _english) -> str:
     """The verdict first, in one line, then one line per check, named."""
     if report.ok:
-        head = "VERIFIED: every check holds."
+        head = Phrase("VERIFIED: every check holds.")
     else:
-        failed = list(dict.fromkeys(CHECK_NAMES.get(f.check, f.check) for f in report.failures()))
-        head = f"NOT VERIFIED: {len(report.failures())} failed ({', '.join(failed)})."
+        failed = list(dict.fromkeys(check_name(f.check, translate) for f in report.failures()))
+        head = Phrase(
+            "NOT VERIFIED: {count} failed ({checks}).",
+            count=len(report.failures()),
+            checks=", ".join(failed),
+        )
     lines = [
-        f"{'PASS' if f.ok else 'FAIL'}  [{CHECK_NAMES.get(f.check, f.check)}] {f.message}"
+        Phrase(
+            "{verdict}  [{check}] {message}",
+            verdict=Phrase("PASS") if f.ok else Phrase("FAIL"),
+            check=check_name(f.check, translate),
+            message=f.render(translate),
+        ).render(translate)
         for f in report.findings
     ]
-    return "\n".join([head, *lines])
+    return "\n".join([head.render(translate), *lines])

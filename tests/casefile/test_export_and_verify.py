@@ -146,6 +146,51 @@ async def test_a_changed_evidence_file_in_the_zip_is_named(demo, tmp_path: Path)
     assert evidence[0].removeprefix("evidence/") in failed
     assert "is not the file the ledger records" in failed
 
+    # The same report in Chinese: every line, the check names, and the entry named.
+    chinese = verify(str(tampered), "--language", "zh_Hans", env=demo)
+    assert chinese.returncode == 1
+    head, *lines = chinese.stdout.splitlines()
+    assert head.startswith("未通过核验：1 项不通过（证据）")
+    assert all(line.startswith(("通过  [", "不通过  [")) for line in lines), chinese.stdout
+    [failed] = [line for line in lines if line.startswith("不通过")]
+    assert failed.startswith("不通过  [证据] 以 ")
+    assert evidence[0].removeprefix("evidence/") in failed and "它不是账本所记录的文件" in failed
+    assert "电子印章完好并覆盖整个文件" in chinese.stdout
+    assert "case_seq 0 连续至" in chinese.stdout
+    english_words = [
+        w for w in ("the ", " is ", " was ", "entry", "checked") if w in chinese.stdout
+    ]
+    assert not english_words, chinese.stdout
+
+
+async def test_a_zip_is_checked_as_a_stream_not_read_into_memory(demo, tmp_path: Path):
+    """A 256 MiB evidence file in the zip is hashed in chunks: the verifier's Python heap
+    never holds it (the old code read the whole zip, then every member, into memory)."""
+    import hashlib
+    import tracemalloc
+
+    from portal.casefile.verify import verify_case_file
+
+    archive = tmp_path / "full.zip"
+    run_portal("export", LIQUIDATION, "--bundle", str(archive), env=demo)
+    big = bytes(256 * 1024 * 1024)  # zeros: small once deflated, 256 MiB when read
+    digest = hashlib.sha256(big).hexdigest()
+    with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as target:
+        target.writestr(f"evidence/{digest}", big)
+    del big
+
+    tracemalloc.start()
+    try:
+        report = await asyncio.to_thread(verify_case_file, archive)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Checked, and named: no entry of the case records a file of zeros.
+    [failed] = report.failures()
+    assert failed.check == "evidence" and digest in failed.message
+    assert "not recorded by any entry" in failed.message
+    assert peak < 64 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+
 
 async def _sealed_with_bundle(bundle: dict, tmp_path: Path) -> bytes:
     pdf = await render_pdf(

@@ -65,6 +65,18 @@ async def test_each_exports_their_copy_and_anyone_can_verify_it(people, browser,
     assert refused.status_code == 422
     assert "seal" in refused.text.lower() and "Not verified" in refused.text
 
+    # A reader of Chinese reads the whole report in Chinese, sentence by sentence.
+    chinese = await anyone.post(
+        "/verify",
+        files=[("case_file", ("copy.pdf", party.content, "application/pdf"))],
+        headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    assert chinese.status_code == 200
+    assert "核验通过：所有检查均成立。" in chinese.text
+    assert "电子印章完好并覆盖整个文件" in chinese.text and "无截除" in chinese.text
+    assert "末尾没有记录被截去" in chinese.text
+    assert "every check holds" not in chinese.text and "no entry was cut off" not in chinese.text
+
 
 async def test_a_settled_case_file_carries_the_agreement_and_each_side_only_its_caucus(
     people, browser, tmp_path
