@@ -132,8 +132,15 @@ async def main(quick: bool) -> None:
         f"{'entries':>8} {'export s':>9} {'WeasyPrint s':>13} {'ratio':>6} "
         f"{'/healthz median ms':>19} {'max ms':>7} {'samples':>8}"
     )
+    from portal.pdf.render import RenderFailed
+
     for entries in QUICK_SIZES if quick else SIZES:
-        f = await measure(entries)
+        try:
+            f = await measure(entries)
+        except RenderFailed as failure:
+            # A figure, not a crash: the rest of `make bench` still runs and reports.
+            print(f"{entries:>8} FAILED: {failure}", flush=True)
+            continue
         print(
             f"{entries:>8} {f['export']:>9.2f} {f['weasyprint']:>13.2f} "
             f"{f['export'] / f['weasyprint']:>6.2f} {f['healthz_median_ms']:>19.1f} "
