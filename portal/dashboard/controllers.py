@@ -93,7 +93,7 @@ class DashboardController(Controller):
         assert figure is not None
         return Response(
             export.to_csv(figure).encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename(figure, filters)}"',
             },
