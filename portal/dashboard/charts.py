@@ -38,11 +38,12 @@ def number(value: Value) -> str:
 
 
 def nice_top(largest: float) -> float:
-    """The smallest of 1, 2, 5, 10, 20, 50... at or above `largest`: the axis's end."""
+    """The smallest of 1, 2, 2.5, 5, 10, 20, 25, 50... at or above `largest`: the axis's
+    end, so that its middle line is a round number too."""
     if largest <= 0:
         return 1
     scale = 10 ** math.floor(math.log10(largest))
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 2.5, 5, 10):
         if step * scale >= largest:
             return step * scale
     return 10 * scale
@@ -119,7 +120,7 @@ def week_chart(figure: Figure) -> Markup:
     drawn = figure.drawn
     top = nice_top(max((row.values[n] or 0 for row in figure.rows for n in drawn), default=0))
     plot_width = WEEK_WIDTH * len(figure.rows)
-    width = max(WIDTH, AXIS_WIDTH + plot_width + 10)
+    width = max(WIDTH, AXIS_WIDTH + plot_width + LABEL_EVERY_PX)  # room for the last label
     height = PLOT_HEIGHT + 44
     base = PLOT_HEIGHT + 8
     out = _open_svg(figure, width, height, wide=width > WIDTH)

@@ -37,7 +37,7 @@ from portal.cases.queues import priority_label
 from portal.cases.sweep import REMINDED_STATES
 from portal.cases.tables import Case
 from portal.dashboard.filters import Filters
-from portal.i18n import _
+from portal.i18n import _, ngettext
 
 Value = int | float | None
 
@@ -393,8 +393,9 @@ async def satisfaction_figure(filters: Filters) -> Figure:
     summary = _("No answers in the range.")
     if answers:
         mean = sum(int(score) * counts.get(score, 0) for score in SCORES) / answers
-        summary = _("%(answers)s answers, %(mean)s on average.", answers=answers,
-                    mean=f"{mean:.2f}")  # fmt: skip
+        summary = ngettext("%(num)d answer, %(mean)s on average.",
+                           "%(num)d answers, %(mean)s on average.", answers,
+                           mean=f"{mean:.2f}")  # fmt: skip
     return Figure(
         "satisfaction",
         _("Satisfaction scores"),

@@ -107,3 +107,15 @@ async def test_labels_are_in_the_viewers_language(seeded, people, browser):
     assert labels["triage"] == "初审中"
     page = await sue.get("/staff/dashboard", params=VIEWS[0].params())
     assert "初审中" in page.text
+
+
+async def test_satisfaction_says_how_many_answered_and_the_mean(seeded, sue):
+    view = VIEWS[0]
+    scores = expected(seeded, view)["satisfaction"]
+    answers = sum(count for (count,) in scores.values())
+    mean = sum(int(score) * count for score, (count,) in scores.items()) / answers
+    page = (await sue.get("/staff/dashboard", params=view.params())).text
+    assert f"{answers} answers, {mean:.2f} on average." in page
+    empty = await sue.get("/staff/dashboard", params={"from": "2020-01-01", "to": "2020-01-31"})
+    assert "No answers in the range." in empty.text
+    assert empty.text.count("Nothing to count in this range.") == 8
