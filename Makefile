@@ -44,6 +44,7 @@ test: install
 bench: install
 	$(BIN)/python -m tests.bench.run_all
 	$(BIN)/python -m tests.bench.casefile
+	$(BIN)/python -m tests.bench.dashboard
 
 lint: install
 	$(BIN)/ruff check .

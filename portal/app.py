@@ -47,6 +47,7 @@ from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper
 from portal.cases.tribunal_controllers import TribunalController
+from portal.dashboard.controllers import DashboardController
 from portal.database import bind_tables, connected, create_engine
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -111,6 +112,7 @@ def route_handlers() -> list[object]:
         TribunalController,
         EvidenceController,
         QueueController,
+        DashboardController,
         DeadlinePolicyController,
         CaseFileController,
         VerifyController,

@@ -296,6 +296,15 @@ def sides(participants: list[dict[str, Any]]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(user for _rank, user in found))
 
 
+def may_see_dashboard(viewer: Viewer | None) -> bool:
+    """The staff dashboard (`/staff/dashboard`) shows every case's figures in aggregate,
+    never a case, a name or a comment: all platform staff may see how the work stands,
+    the supervisors who steer it and the agents, investigators and assessors who do it.
+    Parties, neutrals and legal users are each on a few cases only, and see none of this.
+    """
+    return viewer is not None and viewer.is_staff and viewer.cleared_for_cases
+
+
 def may_answer_invitation(viewer: Viewer, appointment: dict[str, Any]) -> bool:
     """Only the mediator invited, and only while the invitation is open, sees the case's
     summary before joining it."""

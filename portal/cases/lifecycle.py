@@ -212,6 +212,7 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
     async with write_transaction(Case._meta.db):
         # Only if nobody moved the case since it was checked.
         changes: dict[Any, Any] = {Case.state: target, Case.state_since: at, Case.updated_at: at}
+        changes.update(_outcome_changes(action, at))
         changes.update(step.case_changes)
         moved = (
             await Case.update(changes)
@@ -227,6 +228,14 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
                                body)  # fmt: skip
         await _consequences(keyring, ref, case, access, action, step, at, receipt.case_seq)
     return target
+
+
+def _outcome_changes(action: str, at: datetime) -> dict[Any, Any]:
+    """The case's outcome after the step (`states.outcome_after`), written with the move."""
+    outcome = states.outcome_after(action)
+    if outcome is None:
+        return {}
+    return {Case.outcome: outcome, Case.outcome_at: at if outcome else None}
 
 
 _ROLE_ORDER = (
@@ -330,6 +339,7 @@ async def take_system_step(keyring: Keyring, ref: str, case_id: int, action: str
         await Case.update({
             Case.state: target, Case.state_since: at, Case.updated_at: at,
             Case.deadline_at: deadline, Case.next_step_by: owner or "",
+            **_outcome_changes(action, at),
         })
         .where((Case.id == case_id) & Case.state.is_in(list(transition.sources)))
         .returning(Case.id)

@@ -58,6 +58,11 @@ STATES = (
 FINAL_STATES = frozenset((WITHDRAWN, CLOSED))
 OPEN_STATES = frozenset(s for s in STATES if s not in FINAL_STATES)
 
+OUTCOMES = (WITHDRAWN, RESOLVED, SETTLED, AWARDED, REJECTED, IMPASSE)
+"""How a case can end, kept on the case (`Case.outcome`) once reached: a closed case
+no longer says by its state whether it was resolved, settled, awarded or rejected.
+`impasse` is the outcome of a case closed after an impasse nobody took to arbitration."""
+
 APPEAL_WINDOW = timedelta(days=14)
 ARBITRATION_WINDOW = timedelta(days=14)
 """After an impasse, how long a party has to take the case to arbitration."""
@@ -172,6 +177,18 @@ TABLE: tuple[Transition, ...] = (
 )  # fmt: skip
 
 BY_ACTION = {t.action: t for t in TABLE}
+
+
+def outcome_after(action: str) -> str | None:
+    """The outcome the case has after `action`: its target when that is an outcome, none
+    ("") once a rejection is overturned, or None when the step leaves the outcome as it was
+    (closing a resolved case keeps "resolved", upholding a rejection keeps "rejected")."""
+    if action == "overturn_rejection":
+        return ""
+    if action == "close_after_impasse":
+        return IMPASSE
+    target = BY_ACTION[action].target
+    return target if target in OUTCOMES and target != IMPASSE else None
 
 ACTION_LABELS: dict[str, Callable[[], str]] = {
     "start_review": lambda: _("Start first review"),

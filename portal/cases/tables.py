@@ -53,6 +53,11 @@ class Case(Table, tablename="dispute_case"):
     proposal_author = Integer(null=True, default=None)  # user id of the current proposal's
     reconsidered_by = Integer(null=True, default=None)  # who took up the reconsideration
     remedy_reference = Varchar(length=200, default="")
+    # How the case ended, or last ended before a rejection was overturned: one of
+    # `states.OUTCOMES`, or "" while it has none. A closed case keeps the outcome it was
+    # closed after, which its state no longer says. Set with the step that reached it.
+    outcome = Varchar(length=16, default="")
+    outcome_at = Timestamptz(null=True, default=None)
     filed_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -155,6 +160,9 @@ class DeadlineReminder(Table, tablename="deadline_reminder"):
     case = ForeignKey(references=Case)
     deadline_at = Timestamptz()
     kind = Varchar(length=16)  # due_soon, overdue
+    # The stage the deadline was for. An `overdue` row is the record of a missed deadline:
+    # the sweep found it passed while the case was still in that stage.
+    stage = Varchar(length=32, default="")
     sent_at = Timestamptz()
 
 

@@ -196,6 +196,15 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         lambda b, w: b.post("/staff/queue/assign", {"ref": w.ref, "user": ""}),
         account_route(404, sue=400),
     ),
+    # The dashboard: platform staff only; aggregate figures, and each chart's as CSV.
+    ("GET", "/staff/dashboard"): (
+        get("/staff/dashboard"),
+        account_route(404, ada=200, ivy=200, sam=200, sue=200),
+    ),
+    ("GET", "/staff/dashboard/{name:str}"): (
+        get("/staff/dashboard/outcomes.csv"),
+        account_route(404, ada=200, ivy=200, sam=200, sue=200),
+    ),
     # Notifications
     ("GET", "/notifications"): (get("/notifications"), account_route(200)),
     ("GET", "/notifications/badge"): (get("/notifications/badge"), account_route(200)),
