@@ -48,14 +48,25 @@ def _choices(request: Request[Any, Any, Any], field: str) -> tuple[Any, ...] | N
         hint = typing.get_args(hint)[0]
     if not (isinstance(hint, type) and issubclass(hint, msgspec.Struct)):
         return None
+    name, _sep, index = field.partition("[")
     info = msgspec.inspect.type_info(hint)
     for candidate in getattr(info, "fields", ()):
-        if candidate.name == field:
-            kind = candidate.type
-            while isinstance(kind, msgspec.inspect.Metadata):
-                kind = kind.type
-            if isinstance(kind, msgspec.inspect.LiteralType):
-                return kind.values
+        if candidate.name == name:
+            return _literal_values(candidate.type, in_list=bool(index))
+    return None
+
+
+def _literal_values(kind: Any, in_list: bool) -> tuple[Any, ...] | None:
+    while isinstance(kind, msgspec.inspect.Metadata):
+        kind = kind.type
+    if isinstance(kind, msgspec.inspect.LiteralType):
+        return kind.values
+    if isinstance(kind, msgspec.inspect.UnionType):  # `X | None`
+        for member in kind.types:
+            if values := _literal_values(member, in_list):
+                return values
+    if in_list and isinstance(kind, msgspec.inspect.ListType):
+        return _literal_values(kind.item_type, in_list=False)
     return None
 
 

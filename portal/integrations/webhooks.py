@@ -83,7 +83,7 @@ async def register(
 ) -> CreatedWebhook:
     """A new endpoint for the caller's integration; its signing secret is returned once."""
     url = check_url(url, production)
-    chosen = sorted(set(events)) if events else list(EVENT_TYPES)
+    chosen = sorted(set(events or EVENT_TYPES))
     if not chosen or set(chosen) - set(EVENT_TYPES):
         raise FormInvalid({"events": _("Choose among %(events)s.", events=", ".join(EVENT_TYPES))})
     secret = "whsec_" + secrets.token_urlsafe(32)

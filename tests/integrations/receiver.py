@@ -24,6 +24,21 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def first_request(self, guard: float = 30.0) -> Received:
+        """The first request, once it came (`guard` seconds at most, so a bug cannot hang
+        the suite)."""
+        await asyncio.wait_for(self._arrived.wait(), timeout=guard)
+        return self.requests[0]
+
+    def release(self) -> None:
+        """Let a hanging receiver drop the connections it holds."""
+        self._release.set()
+
+    def hold(self) -> None:
+        """Hang again on the next requests, until released or closed."""
+        self._release.clear()
 
     @property
     def url(self) -> str:
@@ -53,10 +68,12 @@ class Receiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             if self.hang:
                 self.requests.append(Received(headers, body, None))
+                self._arrived.set()
                 await self._release.wait()
                 return
             status = 503 if len(self.requests) < self.failures else 200
             self.requests.append(Received(headers, body, status))
+            self._arrived.set()
             writer.write(
                 f"HTTP/1.1 {status} {'OK' if status == 200 else 'Unavailable'}\r\n"
                 "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
