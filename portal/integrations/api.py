@@ -11,13 +11,13 @@ Handlers are thin: one service call each; errors become problem details
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, delete, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from portal.cases.uploads import receive_form
@@ -50,6 +50,7 @@ JSON_BODY_LIMIT = 1024 * 1024
 
 Req = Request[Any, Any, Any]
 Caller = NamedDependency[ApiCaller]
+RowId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]  # what an SQL INTEGER holds
 
 
 async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any],
@@ -174,7 +175,7 @@ class WebhooksApi(Controller):
         summary="Remove a webhook",
         description="Nothing more is sent to it, including deliveries still waiting.",
     )
-    async def remove(self, caller: Caller, webhook_id: int) -> None:
+    async def remove(self, caller: Caller, webhook_id: RowId) -> None:
         await webhooks.remove(caller.integration_id, webhook_id)
 
 
