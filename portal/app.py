@@ -16,8 +16,8 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
@@ -152,7 +152,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             mailer = asyncio.create_task(run_mailer(settings, MAIL_INTERVAL, stop))
             # Every worker sweeps; the reminders' unique key makes each one go out once.
             sweeper = asyncio.create_task(run_sweeper(keyring, SWEEP_INTERVAL, stop))
-            deliverer = asyncio.create_task(run_deliverer(settings, settings.webhook_interval, stop))
+            deliverer = asyncio.create_task(
+                run_deliverer(settings, settings.webhook_interval, stop)
+            )
             try:
                 yield
             finally:

@@ -163,7 +163,9 @@ class WebhooksApi(Controller):
         "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>` and "
         "`X-Portal-Event-Id`, the same on every retry.",
     )
-    async def register(self, request: Req, caller: Caller, data: JSONBody[NewWebhook]) -> CreatedWebhook:
+    async def register(
+        self, request: Req, caller: Caller, data: JSONBody[NewWebhook]
+    ) -> CreatedWebhook:
         settings = request.app.state.settings
         return await webhooks.register(
             caller, data.url, data.events, settings.secret_key, settings.is_production

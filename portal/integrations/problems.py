@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import msgspec
 import msgspec.inspect
-
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,

@@ -35,15 +35,16 @@ class NewCase(Struct, forbid_unknown_fields=True):
     ]
     category: Category
     contested_resolution: Annotated[
-        LongText, Meta(description="How the platform resolved the complaint, and what the "
-                       "user disagrees with.")  # fmt: skip
+        LongText,
+        Meta(description="How the platform resolved the complaint, and what the user "
+             "disagrees with."),
     ]
     what_happened: LongText
     happened_on: Annotated[date, Meta(description="The day it happened (YYYY-MM-DD).")]
     remedy_wanted: LongText
     transaction_ids: Annotated[
         list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)
-    ] = []  # noqa: RUF012 (msgspec copies the default)
+    ] = []
     amount: Annotated[str, Meta(max_length=40, description="A decimal, like 1250.50.")] = ""
     asset: Annotated[str, Meta(max_length=20, examples=["USDT"])] = ""
     respondent_email: Annotated[str, Meta(max_length=254)] = ""

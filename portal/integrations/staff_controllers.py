@@ -93,10 +93,17 @@ class IntegrationsController(Controller):
     @get("/{integration_id:int}/deliveries")
     async def deliveries(self, integration_id: int) -> Template:
         integration = await _integration(integration_id)
-        endpoints = await WebhookEndpoint.select(
-            WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.events,
-            WebhookEndpoint.created_at, WebhookEndpoint.removed_at,
-        ).where(WebhookEndpoint.integration == integration_id).order_by(WebhookEndpoint.id)  # fmt: skip
+        endpoints = (
+            await WebhookEndpoint.select(
+                WebhookEndpoint.id,
+                WebhookEndpoint.url,
+                WebhookEndpoint.events,
+                WebhookEndpoint.created_at,
+                WebhookEndpoint.removed_at,
+            )
+            .where(WebhookEndpoint.integration == integration_id)
+            .order_by(WebhookEndpoint.id)
+        )
         return page(
             "staff/integrations_deliveries.html",
             integration=integration,

@@ -116,9 +116,11 @@ async def register(
 async def listed(integration_id: int) -> list[Webhook]:
     rows = (
         await WebhookEndpoint.select(
-            WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.events,
+            WebhookEndpoint.id,
+            WebhookEndpoint.url,
+            WebhookEndpoint.events,
             WebhookEndpoint.created_at,
-        )  # fmt: skip
+        )
         .where(
             (WebhookEndpoint.integration == integration_id) & WebhookEndpoint.removed_at.is_null()
         )

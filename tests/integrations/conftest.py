@@ -67,7 +67,7 @@ async def make_key(sue_browser, integration_id: int, scopes=ALL_SCOPES) -> str:
 
 
 @pytest.fixture
-async def sue(people, browser):
+async def sue(people, browser):  # noqa: F811 (the imported fixtures)
     return await browser(people["sue"])
 
 
@@ -79,7 +79,7 @@ async def integration(sue) -> Integration:
 
 
 @pytest.fixture
-async def api(app):
+async def api(app):  # noqa: F811 (the imported fixture)
     """`await api(token)`: an HTTP client for the API with that key, and no cookies."""
     clients: list[httpx.AsyncClient] = []
 

@@ -103,7 +103,7 @@ async def test_a_case_filed_for_an_existing_user_is_theirs_with_a_respondent(api
     ref = response.json()["ref"]
     assert await User.count().where(User.email == "alice@example.com") == 1
     added = [e for e in await entries(ref) if e["type"] == "participant.added"]
-    bob = [e for e in added if e["body"]["user"] == f"user:{people['bob'].id}"][0]
+    bob = next(e for e in added if e["body"]["user"] == f"user:{people['bob'].id}")
     assert bob["actor"]["role"] == "integration" and bob["body"]["api_key"] == integration.prefix
     # Alice is told as if she had filed it; no invitation.
     subjects = [m["subject"] for m in await OutboundMail.select().where(

@@ -53,24 +53,29 @@ def run_schemathesis(base_url: str, token: str) -> list[str]:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 7, [op.label for op in operations]
     for operation in operations:
-
-        @hypothesis.settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
-            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-        )
-        @hypothesis.given(case=operation.as_strategy())
-        def check(case) -> None:
-            response = case.call(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
-            try:
-                case.validate_response(response, checks=[not_a_server_error])
-            except Exception as exc:  # collect all, to name every operation that fails
-                failures.append(f"{operation.label}: {exc}")
-
-        check()
+        exercise(operation, base_url, token, failures)
     return failures
+
+
+def exercise(operation, base_url: str, token: str, failures: list[str]) -> None:
+    """`EXAMPLES` generated cases of one operation; each server error is noted."""
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    @hypothesis.given(case=operation.as_strategy())
+    def check(case) -> None:
+        response = case.call(base_url=base_url, headers={"Authorization": f"Bearer {token}"})
+        try:
+            case.validate_response(response, checks=[not_a_server_error])
+        except Exception as exc:  # collect all, to name every operation that fails
+            failures.append(f"{operation.label}: {exc}")
+
+    check()
 
 
 async def test_schemathesis_finds_no_server_error(app, integration):
