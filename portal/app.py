@@ -17,6 +17,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
@@ -49,6 +50,10 @@ from portal.cases.sweep import run_sweeper
 from portal.cases.tribunal_controllers import TribunalController
 from portal.dashboard.controllers import DashboardController
 from portal.database import bind_tables, connected, create_engine
+from portal.integrations.api import API_PATH, SECURITY_SCHEME, api_router
+from portal.integrations.delivery import run_deliverer
+from portal.integrations.problems import is_api, problem
+from portal.integrations.staff_controllers import IntegrationsController
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
 from portal.notifications.delivery import run_mailer
@@ -91,6 +96,13 @@ def ledger_error(_: Request[object, object, State], exc: Exception) -> Response[
     )
 
 
+def any_error(request: Request[object, object, State], exc: Exception) -> Response[object]:
+    """The API answers in problem details; the pages answer with a page."""
+    if is_api(request):
+        return problem(request, exc)  # type: ignore[return-value]
+    return handle_error(request, exc)
+
+
 def route_handlers() -> list[object]:
     return [
         healthz,
@@ -116,6 +128,8 @@ def route_handlers() -> list[object]:
         DeadlinePolicyController,
         CaseFileController,
         VerifyController,
+        IntegrationsController,
+        api_router(),
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], cache_control=None, include_in_schema=False
         ),
@@ -140,6 +154,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             mailer = asyncio.create_task(run_mailer(settings, MAIL_INTERVAL, stop))
             # Every worker sweeps; the reminders' unique key makes each one go out once.
             sweeper = asyncio.create_task(run_sweeper(keyring, SWEEP_INTERVAL, stop))
+            deliverer = asyncio.create_task(
+                run_deliverer(settings, settings.webhook_interval, stop)
+            )
             try:
                 yield
             finally:
@@ -147,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await task
                 await mailer
                 await sweeper
+                await deliverer
 
     app = Litestar(
         route_handlers=route_handlers(),
@@ -161,14 +179,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=True,
             cookie_samesite="strict",
             header_name="x-csrftoken",
+            # The API authenticates by a key in a header, never by a cookie: nothing to forge.
+            exclude=[f"^{API_PATH}/"],
         ),
         template_config=template_config(),
-        exception_handlers={LedgerError: ledger_error, Exception: handle_error},
+        exception_handlers={LedgerError: ledger_error, Exception: any_error},
         request_max_body_size=1024 * 1024,
         # The schema as JSON only: the interactive viewers load scripts from CDNs, which
         # the Content-Security-Policy (rightly) refuses.
         openapi_config=OpenAPIConfig(
-            title="Dispute portal", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
+            title="Dispute portal",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    SECURITY_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key made by a supervisor at /staff/integrations: "
+                        "`Authorization: Bearer dpk_<prefix>_<secret>`.",
+                    )
+                }
+            ),
         ),
     )
     # Outermost, so that every response (error pages and static files too) gets them.

@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "portal.notifications.piccolo_app",
         "mediation.piccolo_app",
         "arbitration.piccolo_app",
+        "portal.integrations.piccolo_app",
     ]
 )

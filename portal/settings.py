@@ -76,6 +76,19 @@ class Settings:
     evidence_types: frozenset[str] = frozenset(KINDS)
     """PORTAL_EVIDENCE_TYPES: the media types accepted as evidence (comma-separated)."""
 
+    api_rate_per_minute: int = 120
+    """PORTAL_API_RATE_PER_MINUTE: requests one API key may make in a minute."""
+
+    webhook_backoff_seconds: float = 30.0
+    """PORTAL_WEBHOOK_BACKOFF_SECONDS: the wait after a webhook's first failed attempt;
+    each further failure doubles it, up to an hour."""
+
+    webhook_timeout_seconds: float = 5.0
+    """PORTAL_WEBHOOK_TIMEOUT_SECONDS: how long a webhook receiver has to answer."""
+
+    webhook_interval: float = 1.0
+    """PORTAL_WEBHOOK_INTERVAL: seconds between a worker's looks for webhooks to send."""
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -110,6 +123,19 @@ class Settings:
                 "PORTAL_INTEGRATE_INTERVAL must be a number of seconds, "
                 "PORTAL_KEY_OVERLAP_DAYS a whole number of days and PORTAL_MAX_UPLOAD_MB "
                 f"a whole number of MiB ({exc})."
+            ) from exc
+        try:
+            api_rate = int(env.get("PORTAL_API_RATE_PER_MINUTE", "120"))
+            backoff = float(env.get("PORTAL_WEBHOOK_BACKOFF_SECONDS", "30"))
+            webhook_timeout = float(env.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "5"))
+            webhook_interval = float(env.get("PORTAL_WEBHOOK_INTERVAL", "1"))
+            if api_rate < 1 or min(backoff, webhook_timeout, webhook_interval) <= 0:
+                raise ValueError("each must be above zero")
+        except ValueError as exc:
+            raise ConfigurationError(
+                "PORTAL_API_RATE_PER_MINUTE must be a whole number of requests (1 or more), "
+                "PORTAL_WEBHOOK_BACKOFF_SECONDS, PORTAL_WEBHOOK_TIMEOUT_SECONDS and "
+                f"PORTAL_WEBHOOK_INTERVAL a number of seconds above zero ({exc})."
             ) from exc
         smtp_url = env.get("PORTAL_SMTP_URL", "")
         if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
@@ -150,6 +176,10 @@ class Settings:
             secure_cookies=secure in ("1", "true", "yes"),
             max_upload_mb=max_upload_mb,
             evidence_types=evidence_types,
+            api_rate_per_minute=api_rate,
+            webhook_backoff_seconds=backoff,
+            webhook_timeout_seconds=webhook_timeout,
+            webhook_interval=webhook_interval,
         )
 
     def prepare(self) -> Settings:

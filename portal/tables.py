@@ -7,6 +7,7 @@ from ledger.tables import LEDGER_TABLES
 from mediation.tables import MEDIATION_TABLES
 from portal.accounts.tables import ACCOUNT_TABLES
 from portal.cases.tables import CASE_TABLES
+from portal.integrations.tables import INTEGRATION_TABLES
 from portal.notifications.tables import NOTIFICATION_TABLES
 
 ALL_TABLES: list[type[Table]] = [
@@ -16,4 +17,5 @@ ALL_TABLES: list[type[Table]] = [
     *NOTIFICATION_TABLES,
     *MEDIATION_TABLES,
     *ARBITRATION_TABLES,
+    *INTEGRATION_TABLES,
 ]

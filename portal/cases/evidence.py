@@ -84,9 +84,11 @@ async def record_files(
     party_id: int | None,
     now: datetime | None = None,
     platform_record: bool = False,
+    note: dict[str, object] | None = None,
 ) -> int:
     """One `evidence.added` entry for the files, and a row for each; returns the case_seq.
-    Call in the caller's write transaction: each file is claimed (`uploads.claim`)."""
+    Call in the caller's write transaction: each file is claimed (`uploads.claim`).
+    `note` goes into the entry's body too: the API key that supplied the files."""
     for received in files:
         await claim(received)
     now = now or datetime.now(UTC)
@@ -98,6 +100,7 @@ async def record_files(
         body["caucus_party"] = f"user:{party_id}"
     if platform_record:
         body["platform_record"] = True
+    body.update(note or {})
     receipt = await record(keyring, ref, "evidence.added", actor(by.id, role), body)
     await Evidence.insert(
         *[
@@ -196,9 +199,12 @@ async def add_files(
     return seq
 
 
-def _store_bytes(data_dir: Path, name: str, data: bytes) -> ReceivedFile:
+def _store_bytes(
+    data_dir: Path, name: str, data: bytes, media_type: str = "text/plain"
+) -> ReceivedFile:
     """Store bytes as the uploads are stored: a temporary file, fsynced, linked under its
-    SHA-256, never overwriting a stored file."""
+    SHA-256, never overwriting a stored file. Pasted records are text; records the
+    platform's integration sends as JSON are stored as `application/json`."""
     digest = hashlib.sha256(data).hexdigest()
     tmp_dir = evidence_dir(data_dir) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -223,7 +229,7 @@ def _store_bytes(data_dir: Path, name: str, data: bytes) -> ReceivedFile:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return ReceivedFile(name, "text/plain", len(data), digest, final, newly)
+    return ReceivedFile(name, media_type, len(data), digest, final, newly)
 
 
 def pasted_record(form: dict[str, str]) -> tuple[str, bytes]:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ledger.entry import Actor
 from ledger.keys import Keyring
 from portal.accounts import roles
 from portal.accounts.tables import User
@@ -159,6 +160,23 @@ async def least_busy_agent() -> int | None:
 
 
 @dataclass(frozen=True)
+class Filer:
+    """Who files, when it is not the claimant at their own screen: the platform's
+    integration, filing for one of its users (`portal.integrations`).
+
+    The ledger names the filer as the actor of what the filing writes, with `note` (the
+    API key that filed) in each entry's body; the claimant stays the `claimant` of the
+    case. A claimant whose account was made for the filing is invited to choose a
+    password instead of being told of a case they cannot yet open.
+    """
+
+    actor: Actor
+    name: str
+    note: dict[str, Any]
+    claimant_is_new: bool = False
+
+
+@dataclass(frozen=True)
 class Filed:
     ref: str
     case_id: int
@@ -182,8 +200,13 @@ def filing_body(filing: Filing, claimant: Viewer) -> dict[str, Any]:
 
 
 async def file_case(
-    keyring: Keyring, claimant: Viewer, filing: Filing, files: list[ReceivedFile]
+    keyring: Keyring,
+    claimant: Viewer,
+    filing: Filing,
+    files: list[ReceivedFile],
+    filer: Filer | None = None,
 ) -> Filed:
+    """Write the case, its people and its files, and their entries, in one transaction."""
     from portal.cases import deadlines
 
     now = deadlines.now()
@@ -217,8 +240,8 @@ async def file_case(
             keyring,
             ref,
             "case.filed",
-            actor(claimant.id, roles.CLAIMANT),
-            filing_body(filing, claimant),
+            filer.actor if filer else actor(claimant.id, roles.CLAIMANT),
+            {**filing_body(filing, claimant), **(filer.note if filer else {})},
         )
         agent_id = await least_busy_agent()
         if agent_id is not None:
@@ -233,14 +256,20 @@ async def file_case(
         respondent_id, is_new = None, False
         if filing.respondent_email:
             respondent_id, is_new = await add_respondent(
-                keyring, ref, case_id, filing.respondent_email, claimant, roles.CLAIMANT, now
+                keyring, ref, case_id, filing.respondent_email, claimant, roles.CLAIMANT, now,
+                filer,
             )
         if files:
             await evidence.record_files(
                 keyring, ref, case_id, files, claimant, roles.CLAIMANT, "all", None, now
             )
         link = f"/cases/{ref}"
-        await notify([claimant.id], "case_filed", case_ref=ref, link=link, template="case_filed")
+        if filer and filer.claimant_is_new:
+            await invite_new_claimant(claimant.id, filer.name, ref)
+        else:
+            await notify(
+                [claimant.id], "case_filed", case_ref=ref, link=link, template="case_filed"
+            )
         if agent_id is not None:
             await notify(
                 [agent_id], "case_assigned", case_ref=ref, link=link, template="case_assigned"
@@ -262,6 +291,7 @@ async def add_respondent(
     by: Viewer,
     by_role: str,
     now: datetime,
+    filer: Filer | None = None,
 ) -> tuple[int, bool]:
     """Put the other side on the case, creating their account (to be invited) if needed.
 
@@ -306,8 +336,8 @@ async def add_respondent(
         keyring,
         ref,
         "participant.added",
-        actor(by.id, by_role),
-        {"user": f"user:{user_id}", "role": roles.RESPONDENT},
+        filer.actor if filer else actor(by.id, by_role),
+        {"user": f"user:{user_id}", "role": roles.RESPONDENT, **(filer.note if filer else {})},
     )
     await tell_respondent(ref, user_id, is_new, by)
     return user_id, is_new
@@ -346,6 +376,27 @@ async def invite_new_respondent(user_id: int, by: Viewer, ref: str) -> None:
         "respondent_new_account",
         ref=ref,
         claimant_name=by.name,
+        link=absolute_link(f"/invite/{new.token}"),
+        expires_at=new.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+async def invite_new_claimant(user_id: int, filer_name: str, ref: str) -> None:
+    """A claimant whose account the platform made when it filed for them: one email with
+    the case and a single-use link to choose a password (the link outsiders get)."""
+    from portal.accounts import invitations
+    from portal.notifications.mail import queue_mail
+    from portal.notifications.notify import absolute_link
+
+    new = await invitations.create_token(user_id, invitations.INVITE)
+    row = await User.select(User.email, User.language).where(User.id == user_id).first()
+    assert row is not None
+    await queue_mail(
+        row["email"],
+        row["language"],
+        "case_filed_for_you",
+        ref=ref,
+        filer_name=filer_name,
         link=absolute_link(f"/invite/{new.token}"),
         expires_at=new.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -24,6 +24,7 @@ from portal.cases.tables import Case, CaseParticipant, InfoRequest, Proposal
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _
+from portal.integrations import webhooks
 from portal.notifications.notify import notify
 from portal.policy import CaseAccess
 from portal.web.pages import role_label
@@ -227,6 +228,8 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
         receipt = await record(keyring, ref, "case.transitioned", actor(access.viewer.id, role),
                                body)  # fmt: skip
         await _consequences(keyring, ref, case, access, action, step, at, receipt.case_seq)
+        # Last, so the events carry the case as the move left it (deadline, outcome).
+        await webhooks.case_moved(ref, action, case["state"], target)
     return target
 
 
@@ -349,6 +352,7 @@ async def take_system_step(keyring: Keyring, ref: str, case_id: int, action: str
     await record(keyring, ref, "case.transitioned", SYSTEM,
                  {"action": action, "from": case["state"], "to": target, **body})  # fmt: skip
     await tell_of_move(ref, case_id, target, owner, deadline, by=None)
+    await webhooks.case_moved(ref, action, case["state"], target)
 
 
 async def ask_respondent(keyring: Keyring, ref: str, access: CaseAccess,

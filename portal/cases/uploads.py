@@ -318,14 +318,15 @@ async def receive_form(
     data_dir: Path,
     max_file_bytes: int,
     allowed: frozenset[str] | None = None,
-    check_csrf: Callable[[str | None], bool],
+    check_csrf: Callable[[str | None], bool] | None,
 ) -> ReceivedForm:
     """Read a multipart request to the end, storing its files; see the module docstring.
 
     `allowed` is the allow-list of media types; by default the app's configured
     `evidence_types`. `check_csrf` is given the X-CSRFToken header, or the `_csrf_token`
     field when the header is absent; the field must come before any file, so that
-    nothing is written for a forged request.
+    nothing is written for a forged request. It is None only for the API, whose callers
+    authenticate with a key in a header, never a cookie: there is nothing to forge.
     """
     if allowed is None:
         settings = getattr(request.app.state, "settings", None)
@@ -336,9 +337,12 @@ async def receive_form(
     )
     result = ReceivedForm()
     header_token = request.headers.get("x-csrftoken")
-    csrf_ok = header_token is not None and check_csrf(header_token)
-    if header_token is not None and not csrf_ok:
-        raise _csrf_refused()
+    if check_csrf is None:
+        csrf_ok = True
+    else:
+        csrf_ok = header_token is not None and check_csrf(header_token)
+        if header_token is not None and not csrf_ok:
+            raise _csrf_refused()
     writer: _FileWriter | None = None
     skipping = False  # a file input left empty: the browser still sends a part
     field_name: str | None = None
@@ -382,7 +386,7 @@ async def receive_form(
                             result.rejected.append(done)
                     elif field_name is not None:
                         value = field_value.decode("utf-8", errors="replace")
-                        if field_name == "_csrf_token" and not csrf_ok:
+                        if field_name == "_csrf_token" and not csrf_ok and check_csrf:
                             csrf_ok = check_csrf(value)
                             if not csrf_ok:
                                 raise _csrf_refused()

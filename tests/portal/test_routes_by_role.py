@@ -15,6 +15,7 @@ import pytest
 
 from portal.accounts.tables import User
 from portal.cases.tables import Case, CaseParticipant, Evidence
+from portal.integrations.keys import create_integration
 from portal.notifications.tables import Notification
 from tests.people import Browser
 from tests.portal.test_filing import GOOD, file_dispute
@@ -31,6 +32,7 @@ class World:
     alice_notification: int
     spare_user: int
     mediator: int
+    integration: int
 
 
 Send = Callable[[Browser, World], Awaitable[object]]
@@ -65,6 +67,10 @@ def account_route(ok: int, anon: int = 303, **exceptions: int) -> dict[str, int]
     table = {name: exceptions.get(name, ok) for name in (*ON_CASE, *OFF_CASE)}
     table["anon"] = anon
     return table
+
+
+def delete(path: str) -> Send:
+    return lambda b, w: b.client.delete(path.format(w=w))
 
 
 def everyone(status: int, **exceptions: int) -> dict[str, int]:
@@ -182,6 +188,42 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post("/mediation/invitations/1/decline"),
         account_route(404),
     ),
+    # Integrations: supervisors make and revoke keys and read the webhook log.
+    ("GET", "/staff/integrations"): (get("/staff/integrations"), SUPERVISOR_ONLY),
+    ("POST", "/staff/integrations"): (
+        post("/staff/integrations", {"name": ""}),
+        account_route(404, sue=400),
+    ),
+    ("POST", "/staff/integrations/{integration_id:int}/keys"): (
+        post("/staff/integrations/{w.integration}/keys"),
+        account_route(404, sue=400),
+    ),
+    ("POST", "/staff/integrations/{integration_id:int}/keys/{key_id:int}/revoke"): (
+        post("/staff/integrations/{w.integration}/keys/999/revoke"),
+        account_route(404),
+    ),
+    ("GET", "/staff/integrations/{integration_id:int}/deliveries"): (
+        get("/staff/integrations/{w.integration}/deliveries"),
+        SUPERVISOR_ONLY,
+    ),
+    ("POST", "/staff/integrations/{integration_id:int}/deliveries/{delivery_id:int}/replay"): (
+        post("/staff/integrations/{w.integration}/deliveries/999/replay"),
+        account_route(404),
+    ),
+    # The API answers to a key, never to a session: every browser here is refused.
+    ("POST", "/api/v1/cases"): (post("/api/v1/cases"), everyone(401)),
+    ("GET", "/api/v1/cases/{ref:str}"): (get("/api/v1/cases/{w.ref}"), everyone(401)),
+    ("POST", "/api/v1/cases/{ref:str}/records"): (
+        post("/api/v1/cases/{w.ref}/records"),
+        everyone(401),
+    ),
+    ("POST", "/api/v1/cases/{ref:str}/records/files"): (
+        upload("/api/v1/cases/{w.ref}/records/files"),
+        everyone(401),
+    ),
+    ("GET", "/api/v1/webhooks"): (get("/api/v1/webhooks"), everyone(401)),
+    ("POST", "/api/v1/webhooks"): (post("/api/v1/webhooks"), everyone(401)),
+    ("DELETE", "/api/v1/webhooks/{webhook_id:int}"): (delete("/api/v1/webhooks/1"), everyone(401)),
     ("GET", "/staff/deadlines"): (get("/staff/deadlines"), SUPERVISOR_ONLY),
     ("POST", "/staff/deadlines"): (
         post("/staff/deadlines", {"submitted.standard": "0"}),
@@ -439,7 +481,10 @@ async def world(people, browser) -> World:
     spare = await User.insert(
         User(email="spare@example.com", name="Spare", role="agent", created_at=datetime.now(UTC))
     ).returning(User.id)
-    return World(ref, evidence["id"], notification["id"], spare[0]["id"], people["mona"].id)
+    integration = await create_integration("Exchange back end", people["sue"].id)
+    return World(
+        ref, evidence["id"], notification["id"], spare[0]["id"], people["mona"].id, integration
+    )
 
 
 async def test_each_role_gets_what_the_table_says(world, people, browser):
