@@ -227,6 +227,10 @@ class RouteTable:
             if "GET" in methods and not PARAMETER.search(template)
         )
 
+    def routes_without_get(self) -> list[str]:
+        """Routes that only take a POST (or another method): a GET of one is refused."""
+        return sorted(t for t, _p, methods in self.patterns if "GET" not in methods)
+
     def case_get_routes(self) -> list[str]:
         """Every GET route whose only parameter is the case's reference."""
         return sorted(
@@ -237,7 +241,8 @@ class RouteTable:
 
 
 def fill(template: str, ref: str) -> str:
-    return PARAMETER.sub(ref, template)
+    """A URL of the route: the case's reference for `ref`, 1 for any other parameter."""
+    return PARAMETER.sub(lambda m: ref if m.group(1) == "ref" else "1", template)
 
 
 async def fetch(client: httpx.AsyncClient, who: str, path: str, found_on: str = "") -> Visit:

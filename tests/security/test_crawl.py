@@ -218,14 +218,18 @@ async def on_cases(email: str | None, refs: list[str]) -> dict[str, OnCase | Non
 
 
 async def case_secrets(data_dir: Path) -> list[Secret]:
-    """Each case's account of what happened, every statement, and every text file's name
-    and content, with the channel that decides who may read it."""
+    """Each case's account (what happened, what it contests, what it wants), every
+    statement, and every text file's name and content, with the channel that decides
+    who may read it."""
     refs = {c["id"]: c["ref"] for c in await Case.select(Case.id, Case.ref)}
     found = []
-    for case in await Case.select(Case.ref, Case.what_happened):
-        for paragraph in case["what_happened"].split("\n"):
-            if len(paragraph.strip()) >= 20:
-                found.append(Secret(case["ref"], "all", None, paragraph.strip()))
+    for case in await Case.select(
+        Case.ref, Case.what_happened, Case.contested_resolution, Case.remedy_wanted
+    ):
+        for text in (case["what_happened"], case["contested_resolution"], case["remedy_wanted"]):
+            for paragraph in text.split("\n"):
+                if len(paragraph.strip()) >= 20:
+                    found.append(Secret(case["ref"], "all", None, paragraph.strip()))
     for s in await Statement.select(
         Statement.case, Statement.channel, Statement.caucus_party, Statement.text
     ):
@@ -280,6 +284,18 @@ async def crawled(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
             already = {v.path for v in crawls[who].visits}
             for path in sorted(case_urls - already):
                 replayed.append(await fetch(b.client, who, path, "(replay)"))
+        # Error pages the links never lead to: a GET of every POST-only route, a file
+        # or an ID that does not exist, a form without its CSRF token.
+        for who in ("alice", ANONYMOUS):
+            client = browsers[who].client
+            for path in [fill(t, refs[0]) for t in routes.routes_without_get()] + [
+                "/static/nothing.css", f"/cases/{refs[0]}/evidence/x/download", "/no/such/page"
+            ]:  # fmt: skip
+                replayed.append(await fetch(client, who, path, "(error probe)"))
+            response = await client.post("/login", data={"email": "a@b.c", "password": "x"})
+            replayed.append(Visit(who, "POST", "/login", response.status_code,
+                                  response.headers.multi_items(), response.content,
+                                  "(error probe: no CSRF token)"))  # fmt: skip
 
         forms = {
             form.action: form for c in crawls.values() for form in c.forms.values()
@@ -416,7 +432,7 @@ def test_every_response_carries_the_security_headers(crawled: Record):
     assert not wrong, "\n".join(wrong)
     kinds = {(v.header("content-type") or "").split(";")[0] for v in crawled.visits()}
     assert {"text/html", "text/css", "application/json", "application/octet-stream"} <= kinds
-    assert {v.status for v in crawled.visits()} >= {200, 303, 404}
+    assert {v.status for v in crawled.visits()} >= {200, 303, 400, 403, 404, 405}
 
 
 def test_every_cookie_is_httponly_and_samesite(crawled: Record):
