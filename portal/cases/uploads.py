@@ -50,6 +50,7 @@ KINDS = {
     "video/webm": "video",
     "application/zip": "zip",
 }
+UTF8_BOM = b"\xef\xbb\xbf"
 PREVIEWABLE = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"))
 
 
@@ -104,7 +105,9 @@ def sniff(head: bytes, name: str, text_ok: bool) -> str | None:
             return "text/csv"
         if lowered.endswith(".json") and head.lstrip()[:1] in (b"{", b"["):
             return "application/json"
-        if head.lstrip()[:1] != b"<":  # HTML or SVG as "text" is refused
+        # HTML or SVG as "text" is refused, behind a byte-order mark too: browsers
+        # skip it when they sniff markup.
+        if head.removeprefix(UTF8_BOM).lstrip()[:1] != b"<":
             return "text/plain"
     return None
 
