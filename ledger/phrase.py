@@ -11,7 +11,8 @@ from collections.abc import Callable
 Translate = Callable[[str], str]
 
 
-def _english(template: str) -> str:
+def english(template: str) -> str:
+    """The translation into English: the template itself."""
     return template
 
 
@@ -28,7 +29,7 @@ class Phrase:
         self.template = template
         self.params = params
 
-    def render(self, translate: Translate = _english) -> str:
+    def render(self, translate: Translate = english) -> str:
         values = {key: _render(value, translate) for key, value in self.params.items()}
         try:
             return translate(self.template).format_map(values)

@@ -28,23 +28,17 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from ledger.bundle import FileDigest, Finding, Report, verify_bundle
-from ledger.phrase import Phrase
+from ledger.phrase import Phrase, Translate, english
 
 BUNDLE_NAME = "ledger-proof.json"
 EXPORTED = "casefile.exported"
 EVIDENCE_DIR = "evidence/"
 CHUNK = 1024 * 1024
-
-Translate = Callable[[str], str]
-
-
-def _english(template: str) -> str:
-    return template
 
 
 def verify_case_file(
@@ -65,19 +59,6 @@ def verify_case_file(
     findings = [_said("file", True, "{name} is a PDF of {size} bytes.", name=name, size=size)]
     with path.open("rb") as pdf:
         return Report(findings + _verify_pdf(pdf, {}, trusted_keys, seal_cert))
-
-
-def verify_case_bytes(
-    data: bytes,
-    name: str,
-    trusted_keys: Sequence[str] | None = None,
-    seal_cert: bytes | None = None,
-) -> Report:
-    """The same, for a case file already in memory."""
-    with tempfile.TemporaryDirectory(prefix="portal-verify-") as tmp:
-        path = Path(tmp) / "case-file"
-        path.write_bytes(data)
-        return verify_case_file(path, trusted_keys, seal_cert, name)
 
 
 def _said(check: str, ok: bool, template: str, **values: object) -> Finding:
@@ -377,13 +358,13 @@ CHECK_NAMES = {
 """The name each check goes by in the report, in the order the checks run."""
 
 
-def check_name(check: str, translate: Translate = _english) -> str:
+def check_name(check: str, translate: Translate = english) -> str:
     """What the report calls a check, in the reader's language."""
     name = CHECK_NAMES.get(check)
     return check if name is None else name.render(translate)
 
 
-def summary(report: Report, translate: Translate = _english) -> str:
+def summary(report: Report, translate: Translate = english) -> str:
     """The verdict first, in one line, then one line per check, named."""
     if report.ok:
         head = Phrase("VERIFIED: every check holds.")
