@@ -12,7 +12,11 @@ Playwright or Chromium missing is a skip with the reason; with PORTAL_REQUIRE_BR
 Every page is watched: a console error (a Content-Security-Policy violation is one) or
 an uncaught exception fails the test that was running. Each test leaves a screenshot of
 its pages, as they were at its end, in tests/browser/screenshots/ (or in
-PORTAL_BROWSER_SCREENSHOTS); the run's summary says where.
+PORTAL_BROWSER_SCREENSHOTS); the run's summary says where. A test takes more along the
+way with the `screenshot` fixture.
+
+The portal's mail goes to a real SMTP server (aiosmtpd) the fixture runs beside it, so
+a test reads the links people are sent (an invitation, say) from the mail itself.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
 
 from tests.browser.demo_site import (
     PLAYWRIGHT_MISSING,
     Account,
     DemoSite,
+    MailInbox,
     async_playwright,
     expect,
 )
@@ -166,6 +172,19 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log_path: Pa
     raise AssertionError(f"portal serve never answered {url}:\n{log_path.read_text()}")
 
 
+@contextmanager
+def _smtp_server() -> Iterator[tuple[str, MailInbox]]:
+    """A real SMTP server on a free port, in a thread of its own, until the block ends."""
+    inbox = MailInbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox
+    finally:
+        controller.stop()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def site(
     request: pytest.FixtureRequest,
@@ -180,10 +199,11 @@ def site(
             url = f"sqlite:///{tmp / 'portal.sqlite3'}"
         else:
             url = cleanup.enter_context(_postgres_database())
+        smtp_url, inbox = cleanup.enter_context(_smtp_server())
         port = _free_port()
         base_url = f"http://127.0.0.1:{port}"
         # Links the CLI prints (set-password links) must point at this server.
-        env = portal_env(url, tmp, PORTAL_BASE_URL=base_url)
+        env = portal_env(url, tmp, PORTAL_BASE_URL=base_url, PORTAL_SMTP_URL=smtp_url)
         run_portal("migrate", env=env)
         demo = json.loads(run_portal("demo", "--json", env=env).stdout)
         log_path = tmp / "serve.log"
@@ -200,6 +220,7 @@ def site(
             },
             cases=demo["cases"],
             log_path=log_path,
+            mail=inbox,
         )
 
 
@@ -280,17 +301,27 @@ def _watch(context: BrowserContext, problems: BrowserProblems) -> None:
     context.on("weberror", on_error)
 
 
+def _shot_name(request: pytest.FixtureRequest) -> str:
+    return re.sub(r"[^\w.\[\]-]+", "_", request.node.nodeid.split("/")[-1].replace("::", "__"))
+
+
+async def _take_screenshot(page: Page, path: Path, request: pytest.FixtureRequest) -> None:
+    """Save the picture, and name it in the run's summary and the test's report (its
+    `screenshot` properties, which the JUnit XML report lists)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=path, full_page=True)
+    request.config.stash.setdefault(SHOTS, []).append(path)
+    request.node.user_properties.append(("screenshot", str(path)))
+    print(f"screenshot: {path}")
+
+
 async def _screenshots(pages: list[Page], request: pytest.FixtureRequest) -> None:
     """One picture of each page as the test left it, named after the test."""
-    name = re.sub(r"[^\w.\[\]-]+", "_", request.node.nodeid.split("/")[-1].replace("::", "__"))
-    shots = request.config.stash.setdefault(SHOTS, [])
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = _shot_name(request)
     for n, page in enumerate(pages, start=1):
         path = SCREENSHOTS / (f"{name}.png" if n == 1 else f"{name}-{n}.png")
         if not page.is_closed():
-            await page.screenshot(path=path, full_page=True)
-            shots.append(path)
-            print(f"screenshot: {path}")
+            await _take_screenshot(page, path, request)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -305,8 +336,10 @@ async def new_page(
     contexts = []
     pages: list[Page] = []
 
-    async def open_page() -> Page:
-        context = await chromium.new_context(base_url=site.base_url, locale="en-US")
+    async def open_page(**options: Any) -> Page:
+        """`options` go to the browser context: `storage_state` (a person already logged
+        in), `bypass_csp` (the accessibility checker only)."""
+        context = await chromium.new_context(base_url=site.base_url, locale="en-US", **options)
         _watch(context, browser_problems)
         contexts.append(context)
         page = await context.new_page()
@@ -323,6 +356,18 @@ async def new_page(
     print(f"server log: {site.log_path}")
     if late := browser_problems.unreported():
         pytest.fail("The browser reported, as the test ended:\n  " + "\n  ".join(late))
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Awaitable[None]]:
+    """`await screenshot(page, "proposal-accepted")`: a picture of a step along the way,
+    named after the test and the step, beside the ones taken as the test ends."""
+
+    async def take(page: Page, step: str) -> None:
+        label = re.sub(r"[^\w.-]+", "_", step)
+        await _take_screenshot(page, SCREENSHOTS / f"{_shot_name(request)}@{label}.png", request)
+
+    return take
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +35,19 @@ __all__ = [
     "PLAYWRIGHT_MISSING",
     "Account",
     "DemoSite",
+    "MailInbox",
     "async_playwright",
     "expect",
+    "file_a_case",
     "log_in",
+    "logged_in",
+    "post_statement",
+    "take_step",
     "watch_navigations",
 ]
 
 TOTP_PERIOD = 30
+MAIL_DEADLINE = 90.0  # a liveness bound for the portal's mailer, never a measurement
 
 
 @dataclass
@@ -73,6 +83,37 @@ class Account:
                 self.last_step = max(self.last_step, step)
 
 
+class MailInbox:
+    """What the SMTP server beside the portal received (aiosmtpd calls `handle_DATA`
+    from its own thread; a list's append is safe there)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    async def mail_to(self, address: str, containing: str = "") -> EmailMessage:
+        """The first mail to `address` whose text contains `containing`, once it came."""
+        end = time.monotonic() + MAIL_DEADLINE
+        while time.monotonic() < end:
+            for message in list(self.messages):
+                if address in str(message["To"]) and containing in text_of(message):
+                    return message
+            await asyncio.sleep(0.2)
+        sent = [(str(m["To"]), str(m["Subject"])) for m in self.messages]
+        raise AssertionError(f"No mail to {address} with {containing!r} came; there were {sent}")
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None, message
+    return str(body.get_content())  # type: ignore[attr-defined]
+
+
 @dataclass
 class DemoSite:
     """`portal serve` on a database filled by `portal demo`."""
@@ -84,6 +125,10 @@ class DemoSite:
     cases: list[dict[str, Any]]
     log_path: Path
     """Where the server's output goes: read it when a test fails."""
+    mail: MailInbox | None = None
+    """The mail the portal sent, as the SMTP server beside it received it."""
+    sessions: dict[str, Any] = field(default_factory=dict)
+    """Each person's cookies once logged in, so that later tests need no second code."""
 
     def person(self, name: str) -> Account:
         """A demo account by its first name: alice, bob, ada, ivy, sam, sue, mona, ari, lee."""
@@ -117,3 +162,71 @@ async def watch_navigations(page: Page) -> list[str]:
     page.on("framenavigated", lambda frame: frame == page.main_frame and loads.append(frame.url))
     await page.evaluate("window.__marker = 1")
     return loads
+
+
+async def logged_in(new_page: Callable[..., Awaitable[Page]], site: DemoSite, name: str) -> Page:
+    """A page of its own, logged in as the demo's `name`, at /cases. The first time, by
+    /login like a person; after that with the cookies of that login, so that tests do
+    not wait for the next 30-second step of the second factor (each code works once)."""
+    if name in site.sessions:
+        page = await new_page(storage_state=site.sessions[name])
+        await page.goto("/cases")
+        if not re.search(r"/login", page.url):
+            return page
+    else:
+        page = await new_page()
+    await log_in(page, site.person(name))
+    site.sessions[name] = await page.context.storage_state()
+    return page
+
+
+async def file_a_case(page: Page, what_happened: str, files: list[dict[str, Any]] = (),
+                      **fields: str) -> str:  # fmt: skip
+    """File a dispute from /cases/new as the person logged in on `page`; its ref."""
+    await page.goto("/cases/new")
+    await page.select_option("#f-category", fields.pop("category", "fees_service"))
+    await page.fill(
+        "#f-contested_resolution", fields.pop("contested", "Support closed my ticket unanswered.")
+    )
+    await page.fill("#f-what_happened", what_happened)
+    await page.fill("#f-happened_on", fields.pop("happened_on", "2026-11-01"))
+    await page.fill("#f-remedy_wanted", fields.pop("remedy", "Refund the difference."))
+    for name, value in fields.items():
+        await page.fill(f"#f-{name}", value)
+    if files:
+        await page.set_input_files("#f-evidence", files=list(files))
+    async with page.expect_navigation():
+        await page.click("main button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/cases/DR-\d{4}-\d{6}$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+async def take_step(page: Page, ref: str, action: str, **form: str) -> None:
+    """Take a step of the case's life from its room, as the person on `page`: open the
+    step's form under "What you can do now", fill it in, send it."""
+    if not page.url.endswith(f"/cases/{ref}"):
+        await page.goto(f"/cases/{ref}")
+    form_url = f"/cases/{ref}/actions/{action}"
+    step = page.locator(f"#actions details.action:has(form[action='{form_url}'])")
+    await step.locator("summary").click()
+    for name, value in form.items():
+        control = step.locator(f"[name={name}]")
+        if await control.evaluate("(element) => element.tagName") == "SELECT":
+            await control.select_option(value)
+        else:
+            await control.fill(value)
+    async with page.expect_navigation():
+        await step.locator("button[type=submit]").click()
+    await expect(page).to_have_url(re.compile(rf"/cases/{ref}$"))
+    await expect(page.locator(".field-error")).to_have_count(0)
+
+
+async def post_statement(page: Page, text: str) -> None:
+    """Say `text` in the room's channel that is open on `page`, with htmx: no page load."""
+    loads = await watch_navigations(page)
+    await page.fill("#statement-text", text)
+    await page.click("#statement-form button[type=submit]")
+    await expect(page.locator("#statements")).to_contain_text(text)
+    await expect(page.locator("#statement-text")).to_have_value("")
+    assert await page.evaluate("window.__marker") == 1, "the page was loaded again"
+    assert loads == [], f"the page was loaded again: {loads}"
