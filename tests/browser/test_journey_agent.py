@@ -18,13 +18,13 @@ from tests.browser.demo_site import (
 )
 
 
-async def test_ada_triages_a_new_dispute_and_asks_alice_for_information(
-    site, new_page, screenshot
-):
+async def test_ada_triages_a_new_dispute_and_asks_alice_for_information(site, new_page, screenshot):
     tag = uuid.uuid4().hex[:8]
     alice = await logged_in(new_page, site, "alice")
     ref = await file_a_case(
-        alice, f"My withdrawal WD-{tag} has been pending for ten days.", category="deposit_withdrawal"
+        alice,
+        f"My withdrawal WD-{tag} has been pending for ten days.",
+        category="deposit_withdrawal",
     )
     alices_loads = await watch_navigations(alice)
 

@@ -62,7 +62,9 @@ async def test_alice_files_with_evidence_and_accepts_the_proposal(site, new_page
     assert loads == []
 
     await alice.goto(f"/cases/{ref}")
-    await expect(alice.locator("#proposal")).to_contain_text(f"The fee shown was out of date ({tag}).")
+    await expect(alice.locator("#proposal")).to_contain_text(
+        f"The fee shown was out of date ({tag})."
+    )
     await expect(alice.locator("#proposal")).to_contain_text("Refund: 24 USDT")
     await screenshot(alice, "proposal")
     await take_step(alice, ref, "accept_proposal")
