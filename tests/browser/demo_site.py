@@ -203,9 +203,9 @@ async def file_a_case(page: Page, what_happened: str, files: list[dict[str, Any]
 
 async def take_step(page: Page, ref: str, action: str, **form: str) -> None:
     """Take a step of the case's life from its room, as the person on `page`: open the
-    step's form under "What you can do now", fill it in, send it."""
-    if not page.url.endswith(f"/cases/{ref}"):
-        await page.goto(f"/cases/{ref}")
+    step's form under "What you can do now", fill it in, send it. The room is opened
+    afresh: others may have moved the case since the page was loaded."""
+    await page.goto(f"/cases/{ref}")
     form_url = f"/cases/{ref}/actions/{action}"
     step = page.locator(f"#actions details.action:has(form[action='{form_url}'])")
     await step.locator("summary").click()
