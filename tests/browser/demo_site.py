@@ -96,12 +96,14 @@ class MailInbox:
         self.messages.append(message)
         return "250 Message accepted for delivery"
 
-    async def mail_to(self, address: str, containing: str = "") -> EmailMessage:
-        """The first mail to `address` whose text contains `containing`, once it came."""
+    async def mail_to(self, address: str, *containing: str) -> EmailMessage:
+        """The first mail to `address` whose text contains each of `containing`, once
+        it came."""
         end = time.monotonic() + MAIL_DEADLINE
         while time.monotonic() < end:
             for message in list(self.messages):
-                if address in str(message["To"]) and containing in text_of(message):
+                text = text_of(message)
+                if address in str(message["To"]) and all(part in text for part in containing):
                     return message
             await asyncio.sleep(0.2)
         sent = [(str(m["To"]), str(m["Subject"])) for m in self.messages]
