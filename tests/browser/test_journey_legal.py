@@ -35,12 +35,8 @@ async def test_lee_exports_the_signed_case_file_and_verifies_it(
     await lee.goto(f"/cases/{ref}")
     loads = await watch_navigations(lee)
     item = lee.locator("#evidence-list li", has_text=chart)
-    await (
-        item.get_by_role("link")
-        .filter(has_text="预览")
-        .or_(item.get_by_role("link", name="Preview"))
-        .click()
-    )
+    # Lee reads the portal in Chinese: the link is found by what it does, not its words.
+    await item.locator("a[hx-get*='preview=']").click()
     frame = lee.locator("#evidence-preview iframe")
     await expect(frame).to_be_visible()
     await expect(frame.content_frame.locator("img")).to_be_visible()
