@@ -200,7 +200,8 @@ async def populate(base_url: str, users: int, parallel: int = 8) -> list[Person]
 
     # Respondents first: a case names an account that exists, so they are on it at once.
     await asyncio.gather(*(respondent_signs_up(p) for p in respondents))
-    await asyncio.gather(*(claimant_files(c, r) for c, r in zip(claimants, respondents)))
+    pairs = zip(claimants, respondents, strict=True)
+    await asyncio.gather(*(claimant_files(c, r) for c, r in pairs))
     return people
 
 

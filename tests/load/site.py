@@ -136,7 +136,9 @@ def wait_until_healthy(site: Site) -> None:
     end = time.monotonic() + SERVER_START_DEADLINE
     while time.monotonic() < end:
         if site.process.poll() is not None:
-            raise AssertionError(f"portal serve exited with {site.process.returncode}:\n{site.log()}")
+            raise AssertionError(
+                f"portal serve exited with {site.process.returncode}:\n{site.log()}"
+            )
         try:
             if httpx.get(f"{site.base_url}/healthz", timeout=5).status_code == 200:
                 return
@@ -215,7 +217,7 @@ def statements_on_record(url: str) -> dict[str, tuple[str, int, bool]]:
     rows = query(
         url,
         "SELECT s.text, c.ref, s.case_seq, s.content_sha256, e.event_type, e.entry "
-        "FROM case_statement s JOIN dispute_case c ON c.id = s.\"case\" "
+        'FROM case_statement s JOIN dispute_case c ON c.id = s."case" '
         "LEFT JOIN ledger_entry e ON e.case_ref = c.ref AND e.case_seq = s.case_seq",
     )
     found = {}
@@ -235,7 +237,7 @@ def orphan_statement_entries(url: str) -> int:
         url,
         "SELECT COUNT(*) FROM ledger_entry e WHERE e.event_type = 'statement.submitted' "
         "AND NOT EXISTS (SELECT 1 FROM case_statement s JOIN dispute_case c "
-        "ON c.id = s.\"case\" WHERE c.ref = e.case_ref AND s.case_seq = e.case_seq)",
+        'ON c.id = s."case" WHERE c.ref = e.case_ref AND s.case_seq = e.case_seq)',
     )
     return int(count)
 
@@ -244,7 +246,7 @@ def evidence_on_record(url: str) -> set[tuple[str, str]]:
     """(case ref, sha256) of every evidence row whose ledger entry is there."""
     rows = query(
         url,
-        "SELECT c.ref, v.sha256 FROM case_evidence v JOIN dispute_case c ON c.id = v.\"case\" "
+        'SELECT c.ref, v.sha256 FROM case_evidence v JOIN dispute_case c ON c.id = v."case" '
         "JOIN ledger_entry e ON e.case_ref = c.ref AND e.case_seq = v.case_seq",
     )
     return {(ref, sha) for ref, sha in rows}
