@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
@@ -103,7 +104,11 @@ class PooledSQLiteEngine(SQLiteEngine):
         """Wait for this writer's turn: first in this process, then among processes."""
         loop = asyncio.get_running_loop()
         lock = self._writer_locks.setdefault(loop, asyncio.Lock())
-        await lock.acquire()
+        try:
+            # The same bound as SQLite's own wait, and the same error after it.
+            await asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
         try:
             if self._writers_file is None:
                 self._writers_file = os.open(f"{self.path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
