@@ -72,6 +72,14 @@ def database_unreachable(exc: BaseException) -> bool:
         names = {cls.__name__ for cls in type(seen).__mro__}
         if names.intersection(_CONNECTION_ERRORS) or isinstance(seen, ConnectionError):
             return True
+        # asyncpg's words for a connection that died under a query or a rollback, and
+        # for a pooled connection the server ended while it was idle (its protocol is
+        # left mid-operation). The second is also what two queries at once on one
+        # connection would raise, which the portal never does.
+        if "InterfaceError" in names and "connection is closed" in str(seen):
+            return True
+        if "InternalClientError" in names and "another operation" in str(seen):
+            return True
         seen = seen.__cause__ or seen.__context__
     return False
 

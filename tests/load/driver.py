@@ -32,6 +32,8 @@ import httpx
 # A liveness bound for one request, never a measurement: a request that takes longer
 # counts as an error ("hangs").
 REQUEST_TIMEOUT = 60.0
+HEAD = re.compile(r"<head>.*?</head>|<nav.*?</nav>", re.S)
+MARKUP = re.compile(r"<[^>]+>")
 TOKEN = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 
 
@@ -75,7 +77,9 @@ class Tally:
         self.latencies.setdefault(kind, []).append((now, now - started))
 
     def fail(self, kind: str, status: int | None, detail: str) -> None:
-        self.failures.append(Failure(kind, time.monotonic(), status, detail[:500]))
+        """Keep what a person would read of the answer: its text without the page's head."""
+        text = " ".join(MARKUP.sub(" ", HEAD.sub("", detail)).split())
+        self.failures.append(Failure(kind, time.monotonic(), status, text[:500]))
 
     def count(self, kind: str, since: float = 0.0) -> int:
         return sum(1 for at, _took in self.latencies.get(kind, []) if at >= since)
@@ -216,6 +220,7 @@ async def _one_person(
     deadline: float,
     upload_every: int,
     stop: asyncio.Event,
+    rounds: int,
 ) -> None:
     async with client(base_url) as http:
         try:
@@ -226,7 +231,7 @@ async def _one_person(
         room = f"/cases/{person.case_ref}"
         token = ""
         n = 0
-        while time.monotonic() < deadline and not stop.is_set():
+        while (time.monotonic() < deadline or n < rounds) and not stop.is_set():
             n += 1
             started = time.monotonic()
             try:
@@ -300,17 +305,19 @@ async def run_load(
     seconds: float,
     *,
     upload_every: int = 4,
+    rounds: int = 0,
     during: Callable[[Tally], object] | None = None,
     stop: asyncio.Event | None = None,
 ) -> Tally:
-    """Every person at once for `seconds`; `during(tally)`, if given, runs beside them (a
-    coroutine function: the fault to inject) and the load waits for it to finish."""
+    """Every person at once for `seconds` (and at least `rounds` times round the room).
+    `during(tally)`, if given, runs beside them (a coroutine function: the fault to
+    inject) and the load waits for it to finish."""
     tally = Tally()
     stop = stop or asyncio.Event()
     tally.started = time.monotonic()
     deadline = tally.started + seconds
     tasks = [
-        asyncio.create_task(_one_person(base_url, p, tally, deadline, upload_every, stop))
+        asyncio.create_task(_one_person(base_url, p, tally, deadline, upload_every, stop, rounds))
         for p in people
     ]
     if during is not None:
