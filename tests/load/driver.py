@@ -241,8 +241,10 @@ async def _one_person(
                     token = token_of(response.text)
                 else:
                     tally.fail("room", response.status_code, response.text)
+                    token = ""  # as a person would, wait a moment and load it again
             except httpx.HTTPError as exc:
                 tally.fail("room", None, repr(exc))
+                token = ""
             if not token:
                 await asyncio.sleep(0.5)  # nothing to post with: the room did not come
                 continue
