@@ -184,7 +184,7 @@ async def publish_keys(keyring: Keyring) -> None:
                     public_key=signer.public_key,
                     created_at=now,
                 )
-            )
+            ).on_conflict(action="DO NOTHING")  # another worker, starting at once, did it
 
 
 async def published_verifiers() -> list[NoteVerifier]:

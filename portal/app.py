@@ -8,6 +8,7 @@ mail queue and the ledger's head all live in the database.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,7 @@ from portal.cases.sweep import run_sweeper
 from portal.cases.tribunal_controllers import TribunalController
 from portal.dashboard.controllers import DashboardController
 from portal.database import bind_tables, connected, create_engine
+from portal.errors import as_portal_error
 from portal.integrations.api import API_PATH, SECURITY_SCHEME, api_router
 from portal.integrations.delivery import run_deliverer
 from portal.integrations.problems import is_api, problem
@@ -63,6 +65,8 @@ from portal.tables import ALL_TABLES
 from portal.web.headers import security_headers
 from portal.web.pages import handle_error, template_config
 from portal.web.viewer import viewer_middleware, viewer_of
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 MAIL_INTERVAL = 1.0  # seconds between a worker's looks for mail to send
@@ -98,6 +102,11 @@ def ledger_error(_: Request[object, object, State], exc: Exception) -> Response[
 
 def any_error(request: Request[object, object, State], exc: Exception) -> Response[object]:
     """The API answers in problem details; the pages answer with a page."""
+    translated = as_portal_error(exc)
+    if translated is not exc:
+        # The person gets a message to act on; the operator, the cause.
+        log.warning("%s %s: %r", request.method, request.url.path, exc)
+        exc = translated
     if is_api(request):
         return problem(request, exc)  # type: ignore[return-value]
     return handle_error(request, exc)

@@ -7,11 +7,23 @@ so the engine here keeps a small pool of configured connections instead. Every
 connection is put in WAL mode with a busy timeout, so writers wait for each other
 instead of failing with "database is locked"; write transactions begin IMMEDIATE
 so that a transaction never has to upgrade a read lock, which SQLite cannot wait for.
+
+SQLite's busy handler polls, sleeping up to 100 ms between tries, so under a steady
+stream of writes a waiting writer can lose every race to writers that never slept: at
+fifty people on two workers one waited out the whole busy timeout ("database is
+locked"). Write transactions therefore queue first: in their process behind an
+asyncio lock (first come, first served), then between processes on an flock of a file
+beside the database, whose waiters the kernel wakes at once on release.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
+import os
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,6 +54,19 @@ class PooledSQLiteTransaction(SQLiteTransaction):
 
     engine: PooledSQLiteEngine
 
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self._queued = self.transaction_type is TransactionType.immediate
+        if self._queued:
+            await self.engine.writers_turn()
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            if self._queued:
+                self.engine.writers_turn_done()
+            raise
+
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
             return exception is None
@@ -52,8 +77,12 @@ class PooledSQLiteTransaction(SQLiteTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
-            await self.engine.release_connection(self.connection)
-            self.engine.current_transaction.reset(self.context)
+            try:
+                await self.engine.release_connection(self.connection)
+                self.engine.current_transaction.reset(self.context)
+            finally:
+                if self._queued:
+                    self.engine.writers_turn_done()
         return exception is None
 
 
@@ -66,6 +95,43 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
         self._closed = False
+        self._writer_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._writers_file: int | None = None
+
+    async def writers_turn(self) -> None:
+        """Wait for this writer's turn: first in this process, then among processes."""
+        loop = asyncio.get_running_loop()
+        lock = self._writer_locks.setdefault(loop, asyncio.Lock())
+        try:
+            # The same bound as SQLite's own wait, and the same error after it.
+            await asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        try:
+            if self._writers_file is None:
+                self._writers_file = os.open(f"{self.path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+            handle = self._writers_file
+            waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX))
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                # The thread still takes the flock: give it back when it does.
+                waiting.add_done_callback(
+                    lambda done: done.exception() or fcntl.flock(handle, fcntl.LOCK_UN)
+                )
+                raise
+        except BaseException:
+            lock.release()
+            raise
+
+    def writers_turn_done(self) -> None:
+        try:
+            if self._writers_file is not None:
+                fcntl.flock(self._writers_file, fcntl.LOCK_UN)
+        finally:
+            self._writer_locks[asyncio.get_running_loop()].release()
 
     async def get_connection(self) -> aiosqlite.Connection:
         while self._idle:
