@@ -116,7 +116,7 @@ async def ok_get(client: Any, url: str) -> None:
         raise AssertionError(f"GET {url}: {response.status_code}\n{response.text[-1500:]}")
 
 
-async def time_pages(db: BenchDatabase, seeded: Any, calls: int) -> list[Figure]:
+async def time_pages(db: BenchDatabase, app: Any, seeded: Any, calls: int) -> list[Figure]:
     from tests.bench.queues import VIEWS, deep_query
 
     figures: list[Figure] = []
@@ -128,7 +128,6 @@ async def time_pages(db: BenchDatabase, seeded: Any, calls: int) -> list[Figure]
     figures += ms_figures("bare Litestar page (baseline)", label, bare_t, None,
                           f"{calls} calls, in-process ASGI")  # fmt: skip
 
-    app = bench_app(db)
     clients: list[httpx.AsyncClient] = []
     try:
         for view in (v for v in VIEWS if v.name in QUEUE_VIEWS):
@@ -281,6 +280,9 @@ async def run(quick: bool, raw: RawRates, kinds: list[str],
         report_interference("scale: seeding")
 
         for db in dbs:
+            # Made first: the app binds the tables to an engine of its own, which only its
+            # lifespan (not run here) would close; `bound` binds them to one it closes.
+            app = bench_app(db)
             async with bound(db, pool_size=8):
                 began = time.perf_counter()
                 batches, size = await integrate_all(db.keyring())
@@ -290,7 +292,7 @@ async def run(quick: bool, raw: RawRates, kinds: list[str],
                     note=f"{size:,} leaves, {batches} batches and checkpoints",
                 )))  # fmt: skip
                 await settle(db)
-                figures += await time_pages(db, seeded[db.kind], calls)
+                figures += await time_pages(db, app, seeded[db.kind], calls)
             figures += await time_verify(db, raw, entries)
             report_interference(f"scale: {db.label}")
     return figures
