@@ -236,7 +236,7 @@ the same way on the same machine in the same run.
 """
 
 
-def section(outcome: Outcome, when: str, commit: str) -> str:
+def section(outcome: Outcome, when: str, commit: str, quick: bool) -> str:
     b = outcome.benchmark
     if outcome.carried:
         return outcome.carried
@@ -260,8 +260,9 @@ def section(outcome: Outcome, when: str, commit: str) -> str:
         parts += [f"- {line.strip('()')}" for line in dict.fromkeys(lines)]
         parts.append("")
     if outcome.output:
-        parts += [f"Figures as printed, {when} UTC, commit `{commit}`, {outcome.seconds:.0f} s:",
-                  "", "```text", outcome.output.rstrip(), "```", ""]  # fmt: skip
+        smaller = ", with --quick (smaller loads)" if quick else ""
+        parts += [f"Figures as printed, {when} UTC, commit `{commit}`, {outcome.seconds:.0f} s"
+                  f"{smaller}:", "", "```text", outcome.output.rstrip(), "```", ""]  # fmt: skip
     parts.append(END.format(b.name))
     return "\n".join(parts)
 
@@ -323,7 +324,7 @@ def write(outcomes: list[Outcome], path: Path, quick: bool, ran: str) -> None:
             rows,
             "",
             HOW_TO_RUN.format(names=", ".join(f"`{n}`" for n in NAMES)),
-            *(section(o, when, commit) + "\n" for o in outcomes),
+            *(section(o, when, commit, quick) + "\n" for o in outcomes),
             "# Earlier runs",
             "",
             EARLIER_RUNS.read_text().rstrip(),
