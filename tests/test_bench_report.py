@@ -108,6 +108,6 @@ def test_the_report_shows_a_failed_and_a_missing_benchmark_and_goes_on(
     text = output.read_text()
     assert "## A benchmark given an option it refuses" in text
     assert "**FAILED**" in text and "invalid choice: 'no-such-database'" in text
-    assert "**Not run:** tests.bench.no_such_benchmark does not exist here" in text
+    assert "**Not run:** tests.bench.no_such_benchmark does not exist on this branch yet" in text
     assert "| cores (`os.cpu_count()`) |" in text
     assert "# Earlier runs" in text  # the hand-written records are carried on

@@ -128,7 +128,9 @@ def docstring(module: str) -> str:
 def run_benchmark(benchmark: Benchmark, quick: bool) -> Outcome:
     """Run it in a child process, echoing its output as it comes and keeping it."""
     if not module_exists(benchmark.module):
-        return Outcome(benchmark, "missing", error=f"{benchmark.module} does not exist here")
+        return Outcome(
+            benchmark, "missing", error=f"{benchmark.module} does not exist on this branch yet"
+        )
     command = [sys.executable, "-m", benchmark.module, *benchmark.options]
     if quick:
         command.append("--quick")
@@ -244,7 +246,7 @@ def section(outcome: Outcome, when: str, commit: str, quick: bool) -> str:
     parts.append(f"`python -m {b.module}`. Baseline: {b.baseline}.")
     parts.append("")
     if outcome.status == "missing":
-        parts += [f"**Not run:** {outcome.error} (this branch does not have it yet).", ""]
+        parts += [f"**Not run:** {outcome.error}.", ""]
         parts.append(END.format(b.name))
         return "\n".join(parts)
     for module in b.explained_by or (b.module,):
@@ -252,8 +254,10 @@ def section(outcome: Outcome, when: str, commit: str, quick: bool) -> str:
         if text:
             parts += [f"What `{module}` measures, in its own words:", "", quote(text), ""]
     if outcome.status == "failed":
-        parts += [f"**FAILED** ({when} UTC, commit `{commit}`): {outcome.error.splitlines()[0]}",
-                  "", "```text", outcome.error, "```", ""]  # fmt: skip
+        parts += [f"**FAILED** ({when} UTC, commit `{commit}`): {outcome.error.splitlines()[0]}"]
+        if not outcome.output:
+            parts += ["", "```text", outcome.error, "```"]
+        parts.append("")
     lines = [line.strip() for line in outcome.output.splitlines() if INTERFERENCE.search(line)]
     if lines:
         parts += ["Other processes' CPU use while it ran:", ""]
@@ -261,8 +265,9 @@ def section(outcome: Outcome, when: str, commit: str, quick: bool) -> str:
         parts.append("")
     if outcome.output:
         smaller = ", with --quick (smaller loads)" if quick else ""
-        parts += [f"Figures as printed, {when} UTC, commit `{commit}`, {outcome.seconds:.0f} s"
-                  f"{smaller}:", "", "```text", outcome.output.rstrip(), "```", ""]  # fmt: skip
+        what = "Figures as printed" if outcome.status == "ok" else "Its output, until it failed"
+        parts += [f"{what}, {when} UTC, commit `{commit}`, {outcome.seconds:.0f} s{smaller}:",
+                  "", "```text", outcome.output.rstrip(), "```", ""]  # fmt: skip
     parts.append(END.format(b.name))
     return "\n".join(parts)
 
@@ -286,11 +291,17 @@ def previous_sections(path: Path) -> dict[str, str]:
     return found
 
 
-def write(outcomes: list[Outcome], path: Path, quick: bool, ran: str) -> None:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+def measured_commit() -> str:
+    """The commit the benchmarks run, taken when they start: committing meanwhile does
+    not change what they measure."""
     commit = git("rev-parse", "--short", "HEAD")
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += " with uncommitted changes"
+    return commit
+
+
+def write(outcomes: list[Outcome], path: Path, quick: bool, ran: str, when: str,
+          commit: str) -> None:  # fmt: skip
     rows = "\n".join(f"| {k} | {v} |" for k, v in machine())
     summary = "\n".join(
         f"- {o.benchmark.name}: "
@@ -300,7 +311,7 @@ def write(outcomes: list[Outcome], path: Path, quick: bool, ran: str) -> None:
             else {
                 "ok": f"ran, {o.seconds:.0f} s",
                 "failed": "FAILED",
-                "missing": "not run (no module)",
+                "missing": f"not run: {o.error}",
             }[o.status]
         )
         for o in outcomes
@@ -336,20 +347,24 @@ def write(outcomes: list[Outcome], path: Path, quick: bool, ran: str) -> None:
 
 def main(quick: bool, only: list[str], output: Path) -> int:
     kept = previous_sections(output) if only else {}
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    commit = measured_commit()
     outcomes = []
     for benchmark in BENCHMARKS:
         if only and benchmark.name not in only:
             if benchmark.name in kept:
                 outcomes.append(Outcome(benchmark, "ok", carried=kept[benchmark.name]))
             else:
-                outcomes.append(Outcome(benchmark, "missing", error="not run in this pass"))
+                outcomes.append(
+                    Outcome(benchmark, "missing", error="not run yet (`make bench` with --only)")
+                )
             continue
         outcome = run_benchmark(benchmark, quick)
         if outcome.status == "missing":
             print(f"\n#### {benchmark.name}: skipped, {outcome.error}", flush=True)
         outcomes.append(outcome)
     ran = "make bench" + (f' BENCH="{" ".join(only)}"' if only else "")
-    write(outcomes, output, quick, ran)
+    write(outcomes, output, quick, ran, when, commit)
     failed = [o.benchmark.name for o in outcomes if o.status == "failed" and not o.carried]
     print(f"\nWrote {output}" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 0
