@@ -291,11 +291,14 @@ def previous_sections(path: Path) -> dict[str, str]:
     return found
 
 
-def measured_commit() -> str:
+def measured_commit(output: Path) -> str:
     """The commit the benchmarks run, taken when they start: committing meanwhile does
-    not change what they measure."""
+    not change what they measure. The file this writes is not a change to the code."""
     commit = git("rev-parse", "--short", "HEAD")
-    if git("status", "--porcelain", "--untracked-files=no"):
+    changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    path = output.resolve()
+    written = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else ""
+    if [line for line in changed if line[3:] != written]:
         commit += " with uncommitted changes"
     return commit
 
@@ -348,7 +351,7 @@ def write(outcomes: list[Outcome], path: Path, quick: bool, ran: str, when: str,
 def main(quick: bool, only: list[str], output: Path) -> int:
     kept = previous_sections(output) if only else {}
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-    commit = measured_commit()
+    commit = measured_commit(output)
     outcomes = []
     for benchmark in BENCHMARKS:
         if only and benchmark.name not in only:
