@@ -263,6 +263,8 @@ def section(outcome: Outcome, when: str, commit: str, quick: bool) -> str:
         parts += ["Other processes' CPU use while it ran:", ""]
         parts += [f"- {line.strip('()')}" for line in dict.fromkeys(lines)]
         parts.append("")
+    for table in tables(outcome.output):
+        parts += ["Its summary, as it printed it:", "", table, ""]
     if outcome.output:
         smaller = ", with --quick (smaller loads)" if quick else ""
         what = "Figures as printed" if outcome.status == "ok" else "Its output, until it failed"
@@ -270,6 +272,19 @@ def section(outcome: Outcome, when: str, commit: str, quick: bool) -> str:
                   "", "```text", outcome.output.rstrip(), "```", ""]  # fmt: skip
     parts.append(END.format(b.name))
     return "\n".join(parts)
+
+
+def tables(output: str) -> list[str]:
+    """The Markdown tables a benchmark printed (`figures.summary_table`), to show as tables."""
+    found, rows = [], []
+    for line in [*output.splitlines(), ""]:
+        if line.startswith("|") and line.rstrip().endswith("|"):
+            rows.append(line.rstrip())
+            continue
+        if len(rows) > 2 and rows[1].startswith("| ---"):
+            found.append("\n".join(rows))
+        rows = []
+    return found
 
 
 def quote(text: str) -> str:

@@ -62,7 +62,15 @@ from ledger.tables import LedgerEntry
 from portal.accounts import roles
 from portal.cases import queues
 from tests.bench.databases import ORIGIN, ROOT, BenchDatabase, bound, fresh_database
-from tests.bench.figures import Figure, Target, heading, percentile, ratio, show
+from tests.bench.figures import (
+    Figure,
+    Target,
+    heading,
+    percentile,
+    ratio,
+    show,
+    summary_table,
+)
 from tests.bench.machine import report_interference
 from tests.bench.raw_rates import RawRates
 from tests.bench.seeded_cases import (
@@ -308,10 +316,12 @@ async def main(quick: bool, kinds: list[str]) -> int:
 
     WATCH.start()
     try:
-        raw, _ = raw_rates.measure(quick)
-        await run(quick, raw, kinds, await postgres_unreachable())
+        raw, figures = raw_rates.measure(quick)
+        figures += await run(quick, raw, kinds, await postgres_unreachable())
     finally:
         WATCH.stop()
+    heading("Summary")
+    print(summary_table(figures))
     return 0
 
 
