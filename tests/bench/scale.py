@@ -16,7 +16,8 @@ only the page is timed; `tests/bench/seeded_cases.py`), median and p99 of sequen
 calls after a warm-up:
 - a bare Litestar page (one handler returning a small HTML page), the baseline every
   HTTP figure is given as a ratio of;
-- staff queue pages (GET /staff/queue as that staff member), first page and page 100;
+- staff queue pages (GET /staff/queue as that staff member), the first page and page 100
+  (or the last, for a queue shorter than that);
 - the case room (GET /cases/<ref>, logged in as the claimant) of the long case and of
   a typical 10-entry case;
 - an inclusion proof at a random leaf against the latest checkpoint's size, over HTTP
