@@ -313,7 +313,7 @@ def measured_commit(output: Path) -> str:
     changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
     path = output.resolve()
     written = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else ""
-    if [line for line in changed if line[3:] != written]:
+    if [line for line in changed if line.split(maxsplit=1)[-1] != written]:
         commit += " with uncommitted changes"
     return commit
 
