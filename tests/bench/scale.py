@@ -28,15 +28,14 @@ calls after a warm-up:
   time (start-up included) and entries/s, as a ratio of the raw Ed25519 verify rate
   measured at the start of the same run (one core; verify uses one worker per core).
 
-    .venv/bin/python -m tests.bench.scale            # ~18 minutes on 2 busy cores, ~1.7 GB disk
+    .venv/bin/python -m tests.bench.scale            # 6-14 minutes on 2 cores, ~1.7 GB disk
     .venv/bin/python -m tests.bench.scale --quick    # 10,000 cases, 100,000 entries: ~4 minutes
     .venv/bin/python -m tests.bench.scale --only sqlite
 
-The full run spends its time on signing a million entries once (~90 s), inserting them
-into each database (20-30 s) and integrating them (20-45 s), and above all on verifying
-them with the real command (7 minutes on SQLite and 2-3 on PostgreSQL in the first run,
-on a machine other work was using). Each database takes about 850 MB while it runs;
-both are removed at the end.
+The full run spends its time on signing a million entries once (40-90 s), inserting them
+into each database (10-30 s) and integrating them (15-45 s), and above all on verifying
+them with the real command (2-7 minutes per database; the longer times on a machine other
+work was using). Each database takes about 850 MB while it runs; both are removed at the end.
 """
 
 from __future__ import annotations
