@@ -41,10 +41,10 @@ run: migrate
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every benchmark, then docs/BENCHMARKS.md written from what they printed.
+# A subset: make bench BENCH="scale casefile"; smaller loads: make bench QUICK=1.
 bench: install
-	$(BIN)/python -m tests.bench.run_all
-	$(BIN)/python -m tests.bench.casefile
-	$(BIN)/python -m tests.bench.dashboard
+	$(BIN)/python -m tests.bench.report $(foreach b,$(BENCH),--only $(b)) $(if $(QUICK),--quick)
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import tempfile
@@ -107,6 +108,7 @@ async def measure(entries: int) -> dict[str, float]:
     # A light page while an export of the same case runs, through the real app.
     app = create_app(settings)
     async with app.lifespan():
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             exporting = asyncio.create_task(

@@ -1,6 +1,6 @@
 """The staff dashboard at 100,000 cases: the page and each chart's CSV over HTTP.
 
-THE CASES ARE SEEDED DIRECTLY, by `tests/bench/queues.py`'s `seed` (100,000 cases in a
+THE CASES ARE SEEDED DIRECTLY, by `tests/bench/seeded_cases.py`'s `seed` (100,000 cases in a
 realistic spread of states over the last year, with their participants), and then given
 what the dashboard counts and the queue benchmark does not need: a closing time 1 to 90
 days after filing for every closed or withdrawn case, an outcome for every case that has
@@ -42,7 +42,7 @@ from portal.settings import Settings
 from tests.bench.databases import ORIGIN, BenchDatabase, bound, fresh_database
 from tests.bench.figures import Figure, heading, percentile, show
 from tests.bench.machine import report_interference
-from tests.bench.queues import CASES, SECRET, log_in, seed, timed
+from tests.bench.seeded_cases import CASES, SECRET, log_in, seed, timed
 
 OUTCOME_OF_CLOSED = ("resolved", "settled", "awarded", "rejected", "impasse")
 NAMED = ("withdrawn", "resolved", "settled", "awarded", "rejected")
