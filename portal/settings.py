@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -89,6 +90,10 @@ class Settings:
     webhook_interval: float = 1.0
     """PORTAL_WEBHOOK_INTERVAL: seconds between a worker's looks for webhooks to send."""
 
+    webhook_private_addresses: bool = True
+    """PORTAL_WEBHOOK_PRIVATE_ADDRESSES: let webhooks post to private and local network
+    addresses; off by default in production (portal/integrations/addresses.py says why)."""
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -150,10 +155,7 @@ class Settings:
                 f"PORTAL_EVIDENCE_TYPES names {', '.join(unknown)}, which the portal cannot "
                 f"recognise; choose among {', '.join(KINDS)}."
             )
-        secure_default = "1" if mode == "production" else "0"
-        secure = env.get("PORTAL_SECURE_COOKIES", secure_default).lower()
-        if secure not in ("0", "1", "true", "false", "yes", "no"):
-            raise ConfigurationError(f"PORTAL_SECURE_COOKIES must be 1 or 0; got {secure!r}.")
+        production = mode == "production"
         return cls(
             env=mode,
             data_dir=data_dir,
@@ -173,13 +175,16 @@ class Settings:
             base_url=(env.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
             smtp_url=smtp_url,
             mail_from=env.get("PORTAL_MAIL_FROM") or "Dispute portal <portal@localhost>",
-            secure_cookies=secure in ("1", "true", "yes"),
+            secure_cookies=_flag(env, "PORTAL_SECURE_COOKIES", default=production),
             max_upload_mb=max_upload_mb,
             evidence_types=evidence_types,
             api_rate_per_minute=api_rate,
             webhook_backoff_seconds=backoff,
             webhook_timeout_seconds=webhook_timeout,
             webhook_interval=webhook_interval,
+            webhook_private_addresses=_flag(
+                env, "PORTAL_WEBHOOK_PRIVATE_ADDRESSES", default=not production
+            ),
         )
 
     def prepare(self) -> Settings:
@@ -221,3 +226,11 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text + "\n")
     os.replace(tmp, path)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off setting: 1, true or yes; 0, false or no; anything else is a mistake."""
+    value = env.get(name, "1" if default else "0").strip().lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigurationError(f"{name} must be 1 or 0; got {value!r}.")
+    return value in ("1", "true", "yes")

@@ -160,7 +160,7 @@ class WebhooksApi(Controller):
         description="Events: `case.state_changed`, `case.outcome_recorded`, "
         "`case.remedy_due` (all three when `events` is left out). The `secret` that signs "
         "the deliveries is in this answer only. Each delivery carries `X-Portal-Signature: "
-        "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>` and "
+        't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` and '
         "`X-Portal-Event-Id`, the same on every retry.",
     )
     async def register(
@@ -168,7 +168,12 @@ class WebhooksApi(Controller):
     ) -> CreatedWebhook:
         settings = request.app.state.settings
         return await webhooks.register(
-            caller, data.url, data.events, settings.secret_key, settings.is_production
+            caller,
+            data.url,
+            data.events,
+            settings.secret_key,
+            settings.is_production,
+            settings.webhook_private_addresses,
         )
 
     @delete(

@@ -34,6 +34,7 @@ import httpx
 from portal.database import is_sqlite, write_transaction
 from portal.errors import Conflict
 from portal.i18n import _
+from portal.integrations.addresses import AddressRefused, check_public
 from portal.integrations.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from portal.integrations.webhooks import unseal
 from portal.settings import Settings
@@ -150,12 +151,24 @@ class Answer:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def refused_because(refused: AddressRefused) -> str:
+    """The delivery log's words (English, like the receivers' own errors kept there)."""
+    if refused.address is None:
+        return f"the host name {refused.host} cannot be found"
+    return f"{refused.host} resolves to {refused.address}, a private or local address"
+
+
 async def post(client: httpx.AsyncClient, settings: Settings, delivery: Claimed) -> Answer:
     """One signed POST, cut off after the timeout however the receiver dawdles."""
     started = time.monotonic()
     secret = unseal(delivery.secret_sealed, settings.secret_key)
     if secret is None:
         return Answer(None, "The webhook's secret cannot be read with this PORTAL_SECRET_KEY.", 0)
+    if not settings.webhook_private_addresses:
+        try:
+            await check_public(delivery.url)
+        except AddressRefused as refused:
+            return Answer(None, f"Not sent: {refused_because(refused)}.", 0)
     body = delivery.body.encode()
     headers = {
         "Content-Type": "application/json",

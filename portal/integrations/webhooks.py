@@ -30,6 +30,7 @@ from portal.cases import states
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid
 from portal.i18n import _
+from portal.integrations.addresses import AddressRefused, check_public
 from portal.integrations.keys import ApiCaller
 from portal.integrations.schemas import CreatedWebhook, Webhook
 from portal.integrations.status import DECISIONS, REMEDY_DONE, case_status
@@ -78,11 +79,35 @@ def check_url(url: str, production: bool) -> str:
     return url
 
 
+async def refuse_private(url: str) -> None:
+    """FormInvalid, saying what to fix, for an address the portal must not post to."""
+    try:
+        await check_public(url)
+    except AddressRefused as refused:
+        if refused.address is None:
+            message = _("The host name %(host)s cannot be found.", host=refused.host)
+        else:
+            message = _(
+                "%(host)s leads to %(address)s, a private or local network address; "
+                "give a public one.",
+                host=refused.host,
+                address=refused.address,
+            )
+        raise FormInvalid({"url": message}) from None
+
+
 async def register(
-    caller: ApiCaller, url: str, events: list[str] | None, secret_key: str, production: bool
+    caller: ApiCaller,
+    url: str,
+    events: list[str] | None,
+    secret_key: str,
+    production: bool,
+    private_addresses: bool,
 ) -> CreatedWebhook:
     """A new endpoint for the caller's integration; its signing secret is returned once."""
     url = check_url(url, production)
+    if not private_addresses:
+        await refuse_private(url)
     chosen = sorted(set(events or EVENT_TYPES))
     if not chosen or set(chosen) - set(EVENT_TYPES):
         raise FormInvalid({"events": _("Choose among %(events)s.", events=", ".join(EVENT_TYPES))})
