@@ -1,11 +1,22 @@
-"""What tests share besides fixtures: paths, the `portal` command, its environment."""
+"""What tests share besides fixtures: paths, the `portal` command, its environment, and
+a `portal serve` of their own on a free port (browser tests, load tests, benchmarks)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+
+import asyncpg
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +61,95 @@ def run_portal(
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         )
     return result
+
+
+PG_ADMIN_URL = os.environ.get(
+    "PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+SERVER_START_DEADLINE = 120.0  # a liveness bound for `portal serve`, never a measurement
+
+
+class Unavailable(Exception):
+    """The database a test asked for cannot be had here; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_admin(sql: str, admin_url: str = PG_ADMIN_URL) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(admin_url, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    # In a thread of its own: the caller's event loop may be running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(run())).result()
+
+
+@contextmanager
+def postgres_database(prefix: str, admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+    """A fresh database on the server at `admin_url`, dropped afterwards; `Unavailable`
+    with the reason when no server answers there."""
+    try:
+        postgres_admin("SELECT 1", admin_url)
+    except Exception as exc:
+        raise Unavailable(
+            f"PostgreSQL at {admin_url} is unreachable ({type(exc).__name__}: {exc})"
+        ) from exc
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    postgres_admin(f'CREATE DATABASE "{name}"', admin_url)
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_url)
+
+
+@contextmanager
+def portal_serving(
+    env: dict[str, str], port: int, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`portal serve --workers 2` on `port`, answering /healthz, until the block ends; its
+    output goes to `log_path`, which a failure to start quotes."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_healthy(process, f"http://127.0.0.1:{port}/healthz", log_path)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    end = time.monotonic() + SERVER_START_DEADLINE
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"portal serve exited with {process.returncode}:\n"
+                f"{log_path.read_text(errors='replace')}"
+            )
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(
+        f"portal serve never answered {url}:\n{log_path.read_text(errors='replace')}"
+    )

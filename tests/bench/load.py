@@ -27,8 +27,8 @@ import httpx
 from tests.bench.figures import Figure, heading, ratio, show, summary_table
 from tests.bench.machine import SECTIONS, WATCH, cpu_model, report_interference
 from tests.load.driver import Tally, populate, run_bare, run_load
-from tests.load.site import Unavailable, database, free_port, serving
-from tests.support import ROOT
+from tests.load.site import database, serving
+from tests.support import ROOT, Unavailable, free_port
 
 KINDS = {"room": "case room GET", "statement": "statement POST", "evidence": "evidence POST"}
 

@@ -21,24 +21,15 @@ a test reads the links people are sent (an invitation, say) from the mail itself
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-import httpx
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
@@ -51,7 +42,14 @@ from tests.browser.demo_site import (
     async_playwright,
     expect,
 )
-from tests.support import ROOT, portal_env, run_portal
+from tests.support import (
+    Unavailable,
+    free_port,
+    portal_env,
+    portal_serving,
+    postgres_database,
+    run_portal,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, WebError
@@ -72,11 +70,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PG_ADMIN_URL = os.environ.get(
-    "PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 SCREENSHOTS = Path(os.environ.get("PORTAL_BROWSER_SCREENSHOTS") or HERE / "screenshots")
-SERVER_START_DEADLINE = 90.0  # a liveness bound for `portal serve`, never a measurement
 
 if expect is not None:
     # htmx polls every 3 to 5 s: give a poll, and a busy machine, room.
@@ -97,86 +91,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- The server --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _postgres(sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    # In a thread of its own: a test's event loop may be running in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(lambda: asyncio.run(run())).result()
-
-
 @contextmanager
 def _postgres_database() -> Iterator[str]:
     try:
-        _postgres("SELECT 1")
-    except Exception as exc:
-        reason = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({type(exc).__name__}: {exc})"
+        with postgres_database("portal_browser") as url:
+            yield url
+    except Unavailable as exc:
         if os.environ.get("PORTAL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PORTAL_REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(reason)
-    name = f"portal_browser_{uuid.uuid4().hex[:12]}"
-    _postgres(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def _serving(env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
-    """`portal serve --workers 2` until the block ends; its output goes to `log_path`."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_healthy(process, f"http://127.0.0.1:{port}/healthz", log_path)
-            yield
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    end = time.monotonic() + SERVER_START_DEADLINE
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"portal serve exited with {process.returncode}:\n{log_path.read_text()}"
-            )
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"portal serve never answered {url}:\n{log_path.read_text()}")
+            pytest.fail(f"PORTAL_REQUIRE_POSTGRES=1 but {exc}")
+        pytest.skip(str(exc))
 
 
 @contextmanager
 def _smtp_server() -> Iterator[tuple[str, MailInbox]]:
     """A real SMTP server on a free port, in a thread of its own, until the block ends."""
     inbox = MailInbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -200,14 +130,14 @@ def site(
         else:
             url = cleanup.enter_context(_postgres_database())
         smtp_url, inbox = cleanup.enter_context(_smtp_server())
-        port = _free_port()
+        port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         # Links the CLI prints (set-password links) must point at this server.
         env = portal_env(url, tmp, PORTAL_BASE_URL=base_url, PORTAL_SMTP_URL=smtp_url)
         run_portal("migrate", env=env)
         demo = json.loads(run_portal("demo", "--json", env=env).stdout)
         log_path = tmp / "serve.log"
-        cleanup.enter_context(_serving(env, port, log_path))
+        cleanup.enter_context(portal_serving(env, port, log_path))
         yield DemoSite(
             kind=request.param,
             base_url=base_url,

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.load.site import Unavailable, free_port
+from tests.support import Unavailable, free_port
 
 START_DEADLINE = 120  # seconds: a liveness bound for pg_ctl, never a measurement
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.load.site import Site, Unavailable, database, serving
+from tests.load.site import Site, database, serving
+from tests.support import Unavailable
 
 HERE = Path(__file__).parent
 

@@ -9,13 +9,9 @@ with PORTAL_REQUIRE_POSTGRES=1, fail) with it.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -24,26 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
-from tests.support import ROOT, portal_env, run_portal
-
-PG_ADMIN_URL = os.environ.get(
-    "PORTAL_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.support import (
+    free_port,
+    portal_env,
+    portal_serving,
+    postgres_database,
+    run_portal,
 )
-# Liveness bounds, never measurements.
-SERVER_START_DEADLINE = 120.0
+
+# A liveness bound, never a measurement.
 INTEGRATION_DEADLINE = 180.0
-
-
-class Unavailable(Exception):
-    """The database this run asked for cannot be had here; the message says why."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _in_thread(make: Any) -> Any:
@@ -52,40 +39,12 @@ def _in_thread(make: Any) -> Any:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
-def postgres_admin(sql: str, admin_url: str = PG_ADMIN_URL) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(admin_url, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    _in_thread(run)
-
-
-@contextmanager
-def postgres_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
-    """A fresh database on the server at `admin_url`, dropped afterwards."""
-    try:
-        postgres_admin("SELECT 1", admin_url)
-    except Exception as exc:
-        raise Unavailable(
-            f"PostgreSQL at {admin_url} is unreachable ({type(exc).__name__}: {exc})"
-        ) from exc
-    name = f"portal_load_{uuid.uuid4().hex[:12]}"
-    postgres_admin(f'CREATE DATABASE "{name}"', admin_url)
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_url)
-
-
 @contextmanager
 def database(kind: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'portal.sqlite3'}"
     else:
-        with postgres_database() as url:
+        with postgres_database("portal_load") as url:
             yield url
 
 
@@ -111,41 +70,8 @@ def serving(kind: str, url: str, tmp: Path, **extra_env: str) -> Iterator[Site]:
     env = portal_env(url, tmp, PORTAL_BASE_URL=base_url, **extra_env)
     run_portal("migrate", env=env)
     log_path = tmp / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        site = Site(kind, url, base_url, env, process, log_path, tmp / "data")
-        try:
-            wait_until_healthy(site)
-            yield site
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_healthy(site: Site) -> None:
-    end = time.monotonic() + SERVER_START_DEADLINE
-    while time.monotonic() < end:
-        if site.process.poll() is not None:
-            raise AssertionError(
-                f"portal serve exited with {site.process.returncode}:\n{site.log()}"
-            )
-        try:
-            if httpx.get(f"{site.base_url}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"portal serve never answered:\n{site.log()}")
+    with portal_serving(env, port, log_path) as process:
+        yield Site(kind, url, base_url, env, process, log_path, tmp / "data")
 
 
 def children(pid: int) -> list[int]:

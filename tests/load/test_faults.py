@@ -21,9 +21,7 @@ from tests.load.conftest import unavailable
 from tests.load.driver import Tally, client, log_in, populate, run_load, token_of
 from tests.load.site import (
     Site,
-    Unavailable,
     nothing_lost,
-    postgres_database,
     query,
     serving,
     tree_size,
@@ -31,6 +29,7 @@ from tests.load.site import (
     wait_integrated,
     worker_pids,
 )
+from tests.support import Unavailable, postgres_database
 
 PEOPLE = 20
 # Liveness bounds for the scenario's steps, never measurements.
@@ -96,7 +95,7 @@ def test_postgres_restarted_mid_load(tmp_path: Path) -> None:
     try:
         with (
             private_cluster() as cluster,
-            postgres_database(cluster.admin_url) as url,
+            postgres_database("portal_load", cluster.admin_url) as url,
             serving("postgres", url, tmp_path) as site,
         ):
             _restart_under_load(cluster, site)
