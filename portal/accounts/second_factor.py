@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from datetime import UTC, datetime
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
+
+from portal import sealed
 
 ISSUER = "Dispute portal"
-
-
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"portal totp secret\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def new_secret() -> str:
@@ -23,14 +17,11 @@ def new_secret() -> str:
 
 
 def seal(secret: str, secret_key: str) -> str:
-    return _fernet(secret_key).encrypt(secret.encode()).decode()
+    return sealed.seal("totp", secret, secret_key)
 
 
-def unseal(sealed: str, secret_key: str) -> str | None:
-    try:
-        return _fernet(secret_key).decrypt(sealed.encode()).decode()
-    except InvalidToken:
-        return None
+def unseal(sealed_secret: str, secret_key: str) -> str | None:
+    return sealed.unseal("totp", sealed_secret, secret_key)
 
 
 def provisioning_uri(secret: str, email: str) -> str:

@@ -14,8 +14,6 @@ Events:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import uuid
@@ -24,8 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-from cryptography.fernet import Fernet, InvalidToken
 
+from portal import sealed
 from portal.cases import states
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid
@@ -46,20 +44,12 @@ OUTCOME_ACTIONS = frozenset((*DECISIONS, REMEDY_DONE))
 ENDPOINTS_PER_INTEGRATION = 10
 
 
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"portal webhook secret\x00" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
 def seal(secret: str, secret_key: str) -> str:
-    return _fernet(secret_key).encrypt(secret.encode()).decode()
+    return sealed.seal("webhook", secret, secret_key)
 
 
-def unseal(sealed: str, secret_key: str) -> str | None:
-    try:
-        return _fernet(secret_key).decrypt(sealed.encode()).decode()
-    except InvalidToken:
-        return None
+def unseal(sealed_secret: str, secret_key: str) -> str | None:
+    return sealed.unseal("webhook", sealed_secret, secret_key)
 
 
 def check_url(url: str, production: bool) -> str:
