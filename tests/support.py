@@ -4,7 +4,9 @@ a `portal serve` of their own on a free port (browser tests, load tests, benchma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -123,17 +125,26 @@ def portal_serving(
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # A group of its own, ended whole: a worker uvicorn was just starting again
+            # (after a fault test killed one) outlived its parent and kept running.
+            start_new_session=True,
         )
         try:
             _wait_until_healthy(process, f"http://127.0.0.1:{port}/healthz", log_path)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _end_group(process)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the server and every process of its group; kill what lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers left behind, if any
+    process.wait()
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
