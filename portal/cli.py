@@ -22,6 +22,7 @@ import uvloop
 from portal.accounts import roles
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from portal.settings import ConfigurationError, Settings
+from portal.standard_output import write_document
 
 T = TypeVar("T")
 log = logging.getLogger("portal")
@@ -212,7 +213,7 @@ def verify(keys: tuple[str, ...]) -> None:
         return await verify_log(settings.log_origin, trusted)
 
     report = _with_database(settings, work)
-    click.echo(report.render())
+    write_document(report.render(), newline=True)
     sys.exit(0 if report.ok else 1)
 
 
@@ -228,7 +229,7 @@ def verify_bundle_command(bundle_file: Path, keys: tuple[str, ...]) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{bundle_file} is not JSON: {exc}") from exc
     report = verify_bundle(bundle, trusted_keys=list(keys) or None)
-    click.echo(report.render())
+    write_document(report.render(), newline=True)
     sys.exit(0 if report.ok else 1)
 
 
@@ -244,8 +245,7 @@ def keys() -> None:
         await publish_keys(keyring)
         return await published_verifiers()
 
-    for verifier in _with_database(settings, work):
-        click.echo(str(verifier))
+    write_document("".join(f"{verifier}\n" for verifier in _with_database(settings, work)))
 
 
 @ledger.command()
@@ -256,7 +256,7 @@ def checkpoint() -> None:
     latest = _with_database(_settings(), latest_checkpoint)
     if latest is None:
         raise click.ClickException("The log has no signed checkpoint yet.")
-    click.echo(latest.note, nl=False)
+    write_document(latest.note)
 
 
 @ledger.command()
@@ -271,7 +271,7 @@ def proof(case_ref: str) -> None:
         bundle = _with_database(settings, lambda: case_bundle(case_ref, settings.log_origin))
     except ProofError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(bundle, indent=1, ensure_ascii=False))
+    write_document(json.dumps(bundle, indent=1, ensure_ascii=False), newline=True)
 
 
 @ledger.command("rotate-key")
@@ -299,8 +299,8 @@ def rotate_key_command(overlap_days: int | None) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the sealed case file (PDF) here.",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write the sealed case file (PDF) here; - for standard output.",
 )
 @click.option(
     "--bundle",
@@ -346,11 +346,17 @@ def export_command(
         made = _with_database(settings, work)
     except (CaseFileRefused, SealMissing, RenderFailed) as exc:
         raise click.ClickException(f"{exc} Nothing was written.") from exc
+    # With the PDF on standard output, what is said about it goes to standard error.
+    to_stdout = output == Path("-")
     if output is not None:
-        output.write_bytes(made.pdf)
+        if to_stdout:
+            write_document(made.pdf)
+        else:
+            output.write_bytes(made.pdf)
         click.echo(
-            f"Wrote {output}: case file of {case_ref} for {made.audience}, "
-            f"ending with ledger entry #{made.case_seq}."
+            f"Wrote {'the PDF to standard output' if to_stdout else output}: case file of "
+            f"{case_ref} for {made.audience}, ending with ledger entry #{made.case_seq}.",
+            err=to_stdout,
         )
     if bundle_file is not None:
         from portal.casefile.archive import write_zip
@@ -358,7 +364,8 @@ def export_command(
         missing = write_zip(bundle_file, made)
         click.echo(
             f"Wrote {bundle_file}: the PDF and {len(made.evidence) - len(missing)} "
-            "evidence files named by SHA-256."
+            "evidence files named by SHA-256.",
+            err=to_stdout,
         )
         for name in missing:
             click.echo(f"Missing from the data directory, not in the zip: {name}", err=True)
@@ -394,7 +401,7 @@ def verify_case_file_command(
         seal_cert=seal_cert.read_bytes() if seal_cert else None,
     )
     with in_language(language):
-        click.echo(summary(report, template_gettext))
+        write_document(summary(report, template_gettext), newline=True)
     sys.exit(0 if report.ok else 1)
 
 
