@@ -64,6 +64,7 @@ from portal.settings import Settings
 from portal.tables import ALL_TABLES
 from portal.web.headers import security_headers
 from portal.web.pages import handle_error, template_config
+from portal.web.path_ids import path_ids_in_range
 from portal.web.viewer import viewer_middleware, viewer_of
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=template_config(),
         exception_handlers={LedgerError: ledger_error, Exception: any_error},
+        before_request=path_ids_in_range,
         request_max_body_size=1024 * 1024,
         # The schema as JSON only: the interactive viewers load scripts from CDNs, which
         # the Content-Security-Policy (rightly) refuses.
