@@ -6,6 +6,12 @@ is stored; every checkpoint's signature and root; consistency between successive
 checkpoints. Each failure names where it is (leaf index, case and sequence, node or
 checkpoint) and which check failed, so that a changed, deleted, swapped or re-signed
 row is found and named rather than merely "the log is bad".
+
+It reads one consistent state of the log, however busy the writers and the integrator
+are: the whole audit runs in one read snapshot (`LedgerStore.snapshot`), so it checks
+the log up to the newest checkpoint in that snapshot. Read table by table as they
+changed, a batch integrated between reading the entries and reading the nodes made a
+healthy log look damaged ("a stored node lies beyond the tree").
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from ledger.merkle import (
     verify_consistency,
 )
 from ledger.note import NoteVerifier
-from ledger.store import LEVEL_SHIFT, node_id, node_key
+from ledger.store import LEVEL_SHIFT, node_id, node_key, store_for
 from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerKey, LedgerNode
 
 PAGE = 5000
@@ -186,11 +192,13 @@ ENTRY_COLUMNS = (
 
 
 async def verify_log(origin: str, keys: Sequence[NoteVerifier]) -> AuditReport:
-    """Check the whole log against `keys` (the keys trusted to have signed it)."""
-    if await LedgerEntry.count() < PARALLEL_FROM:
-        return await _verify_log(origin, keys, None)
-    with start_workers() as pool:
-        return await _verify_log(origin, keys, pool)
+    """Check the whole log against `keys` (the keys trusted to have signed it), as it is
+    in one snapshot; inside the caller's transaction, as that transaction sees it."""
+    async with store_for().snapshot():
+        if await LedgerEntry.count() < PARALLEL_FROM:
+            return await _verify_log(origin, keys, None)
+        with start_workers() as pool:
+            return await _verify_log(origin, keys, pool)
 
 
 def _integrated_after(last: int) -> Any:

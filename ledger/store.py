@@ -9,6 +9,10 @@ manages ~600 a second where one hop manages ~2,900 (measured on the 2-core machi
 The appender works inside the caller's transaction when there is one, so that an
 entry and the change it records commit together or not at all. On PostgreSQL an append
 outside any transaction is optimistic instead (see `PostgresStore.append`).
+
+A reader that needs the log as one state (the audit) reads inside `snapshot()`: an
+integration commits its leaf indexes, nodes and checkpoint together, so every read in
+one snapshot sees a tree that ends exactly at the newest checkpoint in it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -329,9 +334,27 @@ class LedgerStore:
     def current_transaction(self) -> Any:
         return self.engine.current_transaction.get()
 
+    def snapshot(self) -> Any:
+        """`async with store.snapshot():` every query inside reads one committed state of
+        the database, whatever commits meanwhile. Inside a caller's transaction it is
+        that transaction, which the caller chose."""
+        raise NotImplementedError
+
 
 class SQLiteStore(LedgerStore):
     engine: SQLiteEngine
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[None]:
+        if self.current_transaction() is not None:
+            yield
+            return
+        # In WAL mode (portal.database) a deferred transaction reads the database as it
+        # was at its first read until it ends, takes no lock that a writer waits for, and
+        # keeps the pages it reads from being checkpointed away under it.
+        async with self.engine.transaction(transaction_type=TransactionType.deferred) as t:
+            await _run_in_thread(t.connection, _start_reading)
+            yield
 
     async def _on_connection(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
         """Run `fn(sqlite3_connection, *args)` in one hop: in the caller's transaction if
@@ -387,7 +410,26 @@ async def _run_in_thread(connection: Any, fn: Callable[..., T], *args: Any) -> T
     return result
 
 
+def _start_reading(conn: sqlite3.Connection) -> None:
+    """Take the snapshot now rather than at the caller's first query."""
+    _cursor(conn).execute(SELECT_SIGNED_SIZE).fetchall()
+
+
 class PostgresStore(LedgerStore):
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[None]:
+        if self.current_transaction() is not None:
+            yield
+            return
+        async with self.engine.transaction() as transaction:
+            # Before the transaction's first query: from then on every statement sees the
+            # same snapshot (READ COMMITTED would take a new one per statement).
+            await transaction.connection.execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            )
+            await transaction.connection.fetchval(SELECT_SIGNED_SIZE)
+            yield
+
     async def append(self, case: str, make: MakeEntry[W]) -> W:
         """In the caller's transaction: lock the head row, so that the entry and the
         change it records commit together and no one else appends to the case meanwhile.
