@@ -49,9 +49,20 @@ def write_document(document: str | bytes, *, newline: bool = False) -> None:
         data += b"\n"
     stream = sys.stdout
     try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError):  # io.UnsupportedOperation is a ValueError too
+        # An in-memory stream (click's CliRunner, a capture): its write takes everything.
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            binary.write(data)
+        else:
+            stream.write(data.decode())
+        stream.flush()
+        return
+    try:
         # Whatever click or print left in Python's buffers goes first, in order.
         stream.flush()
-        _write_all(stream.fileno(), data)
+        _write_all(fd, data)
     except OSError as exc:
         _quiet_stdout()
         raise OutputFailed(_reason(exc, len(data), getattr(exc, "written", 0))) from exc

@@ -22,7 +22,7 @@ from tests.load.site import Site, database, serving, tree_size
 from tests.support import Unavailable, run_portal
 
 PEOPLE = 8
-VERIFICATIONS = 12
+VERIFICATIONS = 8
 # Bounds that end the load if the verifications never finish, never measurements.
 LOAD_SECONDS_AT_MOST = 600.0
 VERIFY_TIMEOUT = 240.0
