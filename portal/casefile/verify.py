@@ -563,6 +563,11 @@ def headline(report: CaseFileReport) -> Phrase:
             "INCOMPLETE: {count} evidence files missing: {files}.", count=count, files=files
         )
     if verdict == Verdict.ORIGIN_NOT_CHECKED:
+        if report.unchecked_evidence == 1:
+            return Phrase(
+                "INTACT: every check holds; the evidence file this PDF lists was not checked "
+                "(check the zip to check it too)."
+            )
         if report.unchecked_evidence:
             return Phrase(
                 "INTACT: every check holds; the {count} evidence files this PDF lists were not "
@@ -570,6 +575,11 @@ def headline(report: CaseFileReport) -> Phrase:
                 count=report.unchecked_evidence,
             )
         return Phrase("INTACT: every check holds.")
+    if report.unchecked_evidence == 1:
+        return Phrase(
+            "VERIFIED: every check holds; the evidence file this PDF lists was not checked "
+            "(check the zip to check it too)."
+        )
     if report.unchecked_evidence:
         return Phrase(
             "VERIFIED: every check holds; the {count} evidence files this PDF lists were not "
