@@ -371,14 +371,34 @@ def export_command(
             click.echo(f"Missing from the data directory, not in the zip: {name}", err=True)
 
 
-@main.command("verify")
+VERIFY_EXIT_CODES = """Exit codes:
+
+\b
+  0  verified: pinned, and every check holds
+  1  not verified: a check failed (altered, changed after sealing, or not issued
+     by the portal pinned)
+  2  the command could not run (a bad option, an unreadable --trust file)
+  3  incomplete: every check holds, but evidence files the case file lists are
+     missing from the zip
+  4  origin not checked: every check holds, but no trust file (or no --key and
+     --seal) was given, so who issued the file is unknown
+"""
+
+
+@main.command("verify", epilog=VERIFY_EXIT_CODES)
 @click.argument("case_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The portal's trust file (its /ledger/trust.json): its verifier keys and seal.",
+)
 @click.option("--key", "keys", multiple=True, help="Trust only this verifier key (repeatable).")
 @click.option(
     "--seal",
     "seal_cert",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trust only this seal certificate (PEM).",
+    help="Trust only this seal certificate (PEM, e.g. the portal's /ledger/seal.pem).",
 )
 @click.option(
     "--language",
@@ -388,21 +408,41 @@ def export_command(
     help="The language of the report.",
 )
 def verify_case_file_command(
-    case_file: Path, keys: tuple[str, ...], seal_cert: Path | None, language: str
+    case_file: Path,
+    trust_file: Path | None,
+    keys: tuple[str, ...],
+    seal_cert: Path | None,
+    language: str,
 ) -> None:
-    """Verify a case file (PDF or zip) offline, with no database; exit 0 only if all holds."""
+    """Verify a case file (PDF or zip) offline, with no database.
+
+    Without --trust (or --key and --seal) only the file's integrity is checked: its first
+    line says so, and it exits 4 even when every check holds.
+    """
+    from portal.casefile.trust import (
+        Trust,
+        TrustFileInvalid,
+        certificates_from_pem,
+        checked_keys,
+        read_trust_file,
+    )
     from portal.casefile.verify import summary, verify_case_file
     from portal.i18n import language as in_language
     from portal.i18n import template_gettext
 
-    report = verify_case_file(
-        case_file,
-        trusted_keys=list(keys) or None,
-        seal_cert=seal_cert.read_bytes() if seal_cert else None,
-    )
+    try:
+        trust = Trust(
+            checked_keys(keys, "--key"),
+            certificates_from_pem(seal_cert.read_bytes(), str(seal_cert)) if seal_cert else (),
+        )
+        if trust_file is not None:
+            trust = trust.joined(read_trust_file(trust_file.read_bytes(), str(trust_file)))
+    except TrustFileInvalid as exc:
+        raise click.BadParameter(str(exc)) from exc
+    report = verify_case_file(case_file, trust)
     with in_language(language):
         write_document(summary(report, template_gettext), newline=True)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(int(report.verdict))
 
 
 CREATABLE_ROLES = (*roles.STAFF, *roles.INVITED)

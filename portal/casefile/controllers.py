@@ -4,7 +4,9 @@ Export asks the policy whose copy the viewer gets (`CaseAccess.casefile_audience
 calls `export`; rendering runs in the PDF child process and sealing in a thread, so the
 server answers other pages meanwhile. /verify is public: anyone holding a case file may
 check it. The upload is streamed to a temporary file, checked, and deleted; nothing of it
-is kept or logged.
+is kept or logged. It is checked against this portal's own verifier keys (the keyring's
+trusted list: a key in the database or in the file could be anyone's) and seal
+certificates, so a file made by any other installation is "not issued by this portal".
 """
 
 from __future__ import annotations
@@ -19,12 +21,23 @@ from litestar.response import Response, Template
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from ledger.bundle import Report
+from ledger.keys import trusted_verifiers
+from ledger.phrase import Phrase
 from portal.casefile.export import export
-from portal.casefile.verify import check_name, verify_case_file
+from portal.casefile.trust import Trust
+from portal.casefile.verify import (
+    CaseFileReport,
+    Verdict,
+    check_name,
+    headline,
+    missing_files,
+    verify_case_file,
+)
 from portal.cases.events import actor
 from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError
 from portal.i18n import _, template_gettext
+from portal.ledger_routes import seal_certificates
 from portal.policy import case_access
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
@@ -78,8 +91,8 @@ class VerifyController(Controller):
     path = "/verify"
 
     @get("/")
-    async def form(self) -> Template:
-        return page("verify.html", report=None, lines=[], file_name="")
+    async def form(self, request: Req) -> Template:
+        return page("verify.html", report=None, lines=[], file_name="", **await _pins(request))
 
     @post(
         "/",
@@ -90,6 +103,7 @@ class VerifyController(Controller):
     async def check(self, request: Req) -> Template:
         # Nothing is changed by checking a file, so no CSRF token is needed; the body is
         # streamed, so the CSRF middleware (which reads it whole) stays out of the way.
+        pins = await _pins(request)
         with tempfile.TemporaryDirectory(prefix="portal-verify-") as tmp:
             path, name = await _receive(request, Path(tmp))
             if path is None:
@@ -100,16 +114,55 @@ class VerifyController(Controller):
                     lines=[],
                     file_name="",
                     error=_("Choose a case file (PDF or zip) to check."),
+                    **pins,
                 )
             # Checked from the disk, as a stream: the file is never held in memory whole.
-            report = await asyncio.to_thread(verify_case_file, path, None, None, name)
+            report = await asyncio.to_thread(verify_case_file, path, pins["trust"], name)
+        verified = report.verdict == Verdict.VERIFIED
         return page(
             "verify.html",
-            status_code=200 if report.ok else 422,
+            status_code=200 if verified else 422,
             report=report,
+            outcome=_outcome(report),
             lines=_lines(report),
             file_name=name,
+            **pins,
         )
+
+
+async def _pins(request: Req) -> dict[str, Any]:
+    """This portal's own keys and seal, and the fingerprints the page prints."""
+    certificates = await seal_certificates(request)
+    keys = await asyncio.to_thread(trusted_verifiers, request.app.state.keyring)
+    trust = Trust(
+        tuple(str(key) for key in keys),
+        tuple(_der(cert) for cert in certificates),
+        Phrase("this portal"),
+    )
+    return {"trust": trust, "seal_fingerprints": trust.seal_fingerprints()}
+
+
+def _der(cert: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return bytes(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _outcome(report: CaseFileReport) -> dict[str, Any]:
+    """The verdict for the page: which kind, and its sentence in the reader's language."""
+    verdict = report.verdict
+    if verdict == Verdict.NOT_VERIFIED and report.failed("origin"):
+        kind = "foreign"
+    elif verdict == Verdict.NOT_VERIFIED and report.failed("after-seal"):
+        kind = "changed"
+    else:
+        kind = verdict.name.lower()
+    return {
+        "kind": kind,
+        "sentence": headline(report).render(template_gettext),
+        "missing": missing_files(report),
+        "unchecked_evidence": report.unchecked_evidence,
+    }
 
 
 def _lines(report: Report) -> list[tuple[bool, str, str]]:

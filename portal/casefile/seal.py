@@ -9,6 +9,11 @@ The key is RSA (3072 bits) with SHA-256. pyHanko raises a document's PDF version
 when it signs with EdDSA or with an ECDSA curve of ISO 32002 (P-256 included: checked with
 pyHanko 0.38), and PDF/A-3 is based on PDF 1.7, so such a seal would make the file stop
 being PDF/A-3. With RSA the sealed file stays at version 1.7.
+
+Publication and rotation: the portal publishes every seal certificate it trusts at
+/ledger/seal.pem and in /ledger/trust.json, the current one first, then those in
+`<cert>.previous.pem` beside it. To rotate the seal, append the old certificate to that file
+before replacing the current one: case files sealed before the rotation keep verifying.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -52,6 +58,38 @@ class Seal:
     def fingerprint(self) -> str:
         """SHA-256 of the certificate's DER bytes, lowercase hex."""
         return certificate_fingerprint(self.cert_pem)
+
+    @property
+    def previous_file(self) -> Path:
+        """Certificates this portal sealed with before a rotation (PEM, may be absent)."""
+        return self.cert_file.with_name(self.cert_file.stem + ".previous.pem")
+
+    def certificates(self) -> list[x509.Certificate]:
+        """Every seal certificate this portal vouches for: the current one first."""
+        found = x509.load_pem_x509_certificates(self.cert_pem)[:1]
+        if self.previous_file.is_file():
+            found += x509.load_pem_x509_certificates(self.previous_file.read_bytes())
+        unique = {cert.fingerprint(hashes.SHA256()): cert for cert in reversed(found)}
+        return sorted(unique.values(), key=lambda cert: cert != found[0])
+
+
+def published_pem(certificates: list[x509.Certificate]) -> str:
+    """The certificates as one PEM file, each preceded by its fingerprint and validity.
+
+    The comment lines sit outside the PEM blocks, where RFC 7468 section 2 allows text:
+    openssl and every PEM reader skip them, and a person reads what each block is.
+    """
+    parts = []
+    for number, cert in enumerate(certificates):
+        parts.append(
+            f"# {'Current seal' if number == 0 else 'Earlier seal'}: "
+            f"{cert.subject.rfc4514_string()}\n"
+            f"# SHA-256 fingerprint: {cert.fingerprint(hashes.SHA256()).hex()}\n"
+            f"# Valid from {cert.not_valid_before_utc.isoformat()} "
+            f"to {cert.not_valid_after_utc.isoformat()}\n"
+            + cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        )
+    return "".join(parts)
 
 
 def certificate_fingerprint(pem_or_der: bytes) -> str:
@@ -141,6 +179,7 @@ def seal_pdf(pdf: bytes, seal: Seal, *, reason: str, location: str = "") -> byte
     if signer is None:
         raise SealMissing(f"The seal in {seal.cert_file} / {seal.key_file} cannot be loaded.")
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    _keep_pdfa(writer)
     meta = signers.PdfSignatureMetadata(
         field_name="CaseFileSeal",
         reason=reason,
@@ -151,3 +190,36 @@ def seal_pdf(pdf: bytes, seal: Seal, *, reason: str, location: str = "") -> byte
     out = BytesIO()
     signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
     return out.getvalue()
+
+
+def _keep_pdfa(writer: Any) -> None:
+    """Make the sealing revision keep the file PDF/A-3 (ISO 19005-3).
+
+    pyHanko writes its own name as the XMP `pdf:Producer` but appends it to the Info
+    dictionary's /Producer, and 6.7.3 requires the two to agree: so Info gets the same
+    value before signing, which pyHanko then leaves alone. WeasyPrint lists each
+    attachment twice in the catalog's /AF (once from the name tree, once from the file
+    specification); 6.8 wants one entry per associated file.
+    """
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    if "/Info" in writer.trailer:
+        reference = writer.trailer.raw_get("/Info")
+        writer.mark_update(reference)
+        reference.get_object()["/Producer"] = generic.TextStringObject(VENDOR)
+    files = writer.root.get("/AF")
+    if files is not None:
+        unique: list[Any] = []
+        for item in files:
+            if not any(_same_object(item, seen) for seen in unique):
+                unique.append(item)
+        if len(unique) != len(files):
+            writer.root["/AF"] = generic.ArrayObject(unique)
+            writer.update_root()
+
+
+def _same_object(one: Any, other: Any) -> bool:
+    if hasattr(one, "reference") and hasattr(other, "reference"):
+        return bool(one.reference == other.reference)
+    return one is other

@@ -40,8 +40,14 @@ def text_of(pdf: Path) -> str:
     ).stdout
 
 
-def verify(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run_portal("verify", *args, env=env, check=False)
+def verify(*args: str, env: dict[str, str], pin: bool = True) -> subprocess.CompletedProcess[str]:
+    """`portal verify`, pinned to the demo portal's verifier key and seal unless told not."""
+    pins: list[str] = []
+    if pin:
+        key = run_portal("ledger", "keys", env=env).stdout.split()[0]
+        seal = Path(env["PORTAL_SIGNING_KEY_FILE"]).with_name("casefile-seal.pem")
+        pins = ["--key", key, "--seal", str(seal)]
+    return run_portal("verify", *args, *pins, env=env, check=False)
 
 
 def failures(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -96,7 +102,9 @@ async def test_the_verifier_trusts_only_the_keys_and_seal_it_is_given(demo, tmp_
     run_portal("export", LIQUIDATION, "-o", str(pdf), env=demo)
     keys = run_portal("ledger", "keys", env=demo).stdout.split()
     seal = tmp_path / "casefile-seal.pem"
-    assert verify(str(pdf), "--key", keys[0], "--seal", str(seal), env=demo).returncode == 0
+    assert (
+        verify(str(pdf), "--key", keys[0], "--seal", str(seal), env=demo, pin=False).returncode == 0
+    )
 
     other = tmp_path / "other"
     other_env = portal_env(demo["PORTAL_DATABASE_URL"], other)
@@ -104,11 +112,11 @@ async def test_the_verifier_trusts_only_the_keys_and_seal_it_is_given(demo, tmp_
     from portal.casefile.seal import open_seal
 
     stranger = open_seal(other / "s.pem", other / "s.key", create=True, origin="elsewhere")
-    wrong_seal = verify(str(pdf), "--seal", str(stranger.cert_file), env=demo)
+    wrong_seal = verify(str(pdf), "--seal", str(stranger.cert_file), env=demo, pin=False)
     assert wrong_seal.returncode == 1
-    assert any("sealed by another certificate" in line for line in failures(wrong_seal))
+    assert any("the seal is by another certificate" in line for line in failures(wrong_seal))
     stranger_key = run_portal("ledger", "keys", env=other_env).stdout.split()[0]
-    wrong_key = verify(str(pdf), "--key", stranger_key, env=demo)
+    wrong_key = verify(str(pdf), "--key", stranger_key, env=demo, pin=False)
     assert wrong_key.returncode == 1
     assert any("checkpoint cannot be trusted" in line for line in failures(wrong_key))
 
@@ -155,7 +163,7 @@ async def test_a_changed_evidence_file_in_the_zip_is_named(demo, tmp_path: Path)
     [failed] = [line for line in lines if line.startswith("不通过")]
     assert failed.startswith("不通过  [证据] 以 ")
     assert evidence[0].removeprefix("evidence/") in failed and "它不是账本所记录的文件" in failed
-    assert "电子印章完好并覆盖整个文件" in chinese.stdout
+    assert "电子印章完好且验证通过" in chinese.stdout and "电子印章覆盖整个文件" in chinese.stdout
     assert "case_seq 0 连续至" in chinese.stdout
     english_words = [
         w for w in ("the ", " is ", " was ", "entry", "checked") if w in chinese.stdout

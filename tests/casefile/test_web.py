@@ -73,7 +73,7 @@ async def test_each_exports_their_copy_and_anyone_can_verify_it(people, browser,
     )
     assert chinese.status_code == 200
     assert "核验通过：所有检查均成立。" in chinese.text
-    assert "电子印章完好并覆盖整个文件" in chinese.text and "无截除" in chinese.text
+    assert "电子印章覆盖整个文件" in chinese.text and "无截除" in chinese.text
     assert "末尾没有记录被截去" in chinese.text
     assert "every check holds" not in chinese.text and "no entry was cut off" not in chinese.text
 
@@ -108,3 +108,65 @@ async def test_a_settled_case_file_carries_the_agreement_and_each_side_only_its_
     assert bob_secret in bob_copy and alice_secret not in bob_copy
     full = text_of((await sue.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
     assert alice_secret in full and bob_secret in full
+
+
+async def test_verify_pins_this_portal_and_publishes_what_pins_it(
+    people, browser, settings, elsewhere, tmp_path
+):
+    """A case file from a second installation (its own keys and seal) is refused by
+    /verify as not issued by this portal; the seal and trust file it publishes pin it
+    offline too."""
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.support import run_portal
+
+    alice, ref = await open_case(people, browser, respondent_email="bob@example.com")
+    own = await alice.post(f"/cases/{ref}/casefile.pdf")
+    assert own.status_code == 200
+    anyone = await browser()
+
+    # The seal, published, with the fingerprint the page prints.
+    published = await anyone.get("/ledger/seal.pem")
+    assert published.status_code == 200
+    [certificate] = x509.load_pem_x509_certificates(published.content)
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    assert der == x509.load_pem_x509_certificate(settings.seal_cert_file.read_bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
+    fingerprint = hashlib.sha256(der).hexdigest()
+    assert f"SHA-256 fingerprint: {fingerprint}" in published.text
+    assert "Valid from" in published.text
+    form = await anyone.get("/verify")
+    assert fingerprint in form.text and "/ledger/trust.json" in form.text
+
+    # Another installation's file is intact, and not this portal's.
+    for name in (elsewhere.pdf, elsewhere.zip):
+        refused = await anyone.post(
+            "/verify", files=[("case_file", (name.name, name.read_bytes(), "application/pdf"))]
+        )
+        assert refused.status_code == 422, refused.text
+        assert "Not issued by this portal" in refused.text
+        assert "every check holds" not in refused.text
+    own_checked = await anyone.post(
+        "/verify", files=[("case_file", ("copy.pdf", own.content, "application/pdf"))]
+    )
+    assert own_checked.status_code == 200 and "Verified: every check holds." in own_checked.text
+
+    # The trust file pins `portal verify` offline: this portal's file holds, the other's not.
+    trust = await anyone.get("/ledger/trust.json")
+    assert trust.status_code == 200
+    document = trust.json()
+    assert [s["sha256"] for s in document["seal_certificates"]] == [fingerprint]
+    trust_file, own_file = tmp_path / "trust.json", tmp_path / "own.pdf"
+    trust_file.write_bytes(trust.content)
+    own_file.write_bytes(own.content)
+    ok = run_portal("verify", "--trust", str(trust_file), str(own_file), env=elsewhere.env)
+    assert ok.returncode == 0 and ok.stdout.startswith("VERIFIED"), ok.stdout
+    forged = run_portal(
+        "verify", "--trust", str(trust_file), str(elsewhere.zip), env=elsewhere.env, check=False
+    )
+    assert forged.returncode == 1
+    assert forged.stdout.startswith("NOT VERIFIED: this file was not issued by")

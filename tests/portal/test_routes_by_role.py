@@ -89,6 +89,8 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
     ("GET", "/schema/{path:str}"): (get("/schema/nothing"), everyone(404)),
     ("GET", "/ledger/checkpoint"): (get("/ledger/checkpoint"), everyone(200)),
     ("GET", "/ledger/keys"): (get("/ledger/keys"), everyone(200)),
+    ("GET", "/ledger/seal.pem"): (get("/ledger/seal.pem"), everyone(200)),
+    ("GET", "/ledger/trust.json"): (get("/ledger/trust.json"), everyone(200)),
     ("GET", "/ledger/proof/consistency"): (
         get("/ledger/proof/consistency?old=1&new=2"),
         everyone(200),
