@@ -109,6 +109,9 @@ async def test_every_document_arrives_whole_through_a_slow_pipe(demo, tmp_path: 
     bundle = tmp_path / "ledger-proof.json"
     bundle.write_bytes(to_file("ledger", "proof", LONG_CASE, env=env, path=bundle))
     assert len(bundle.read_bytes()) > 3 * 65536
+    # Pinned, so that the verify report is a verdict (an unpinned one exits 4 by design).
+    key = run_portal("ledger", "keys", env=env).stdout.split()[0]
+    seal = Path(env["PORTAL_SIGNING_KEY_FILE"]).parent / "casefile-seal.pem"
 
     commands = [
         ("ledger", "proof", LONG_CASE),
@@ -116,7 +119,7 @@ async def test_every_document_arrives_whole_through_a_slow_pipe(demo, tmp_path: 
         ("ledger", "keys"),
         ("ledger", "verify"),
         ("ledger", "verify-bundle", str(bundle)),
-        ("verify", str(case_file)),
+        ("verify", str(case_file), "--key", key, "--seal", str(seal)),
     ]
     problems = []
     for n, command in enumerate(commands):
