@@ -245,19 +245,14 @@ async def _warn_of_guessing(row: dict[str, Any]) -> None:
     from however many addresses: the account is never locked, so they should know."""
     since = datetime.now(UTC) - throttle.WINDOW
     count = await throttle.recent_failures(row["email"], since)
-    if count < throttle.NOTICE_AFTER:
-        return
+    if count < throttle.NOTICE_AFTER or await _told_of_guessing(row["id"]):
+        return  # most failures past the threshold end here, without a write transaction
     async with write_transaction(User._meta.db):
         query = User.select(User.id).where(User.id == row["id"])
         if User._meta.db.engine_type == "postgres":
             query = query.lock_rows()  # two workers at the threshold: one email
         await query.first()
-        told = await Notification.exists().where(
-            (Notification.user == row["id"])
-            & (Notification.kind == GUESSING_NOTICE)
-            & (Notification.created_at > datetime.now(UTC) - throttle.NOTICE_INTERVAL)
-        )
-        if told:
+        if await _told_of_guessing(row["id"]):
             return
         addresses = (
             await LoginAttempt.select(LoginAttempt.address)
@@ -273,6 +268,14 @@ async def _warn_of_guessing(row: dict[str, Any]) -> None:
             count=count,
             addresses=len(addresses),
         )
+
+
+async def _told_of_guessing(user_id: int) -> bool:
+    return await Notification.exists().where(
+        (Notification.user == user_id)
+        & (Notification.kind == GUESSING_NOTICE)
+        & (Notification.created_at > datetime.now(UTC) - throttle.NOTICE_INTERVAL)
+    )
 
 
 async def check_code(user_id: int, code: str, secret_key: str, address: str) -> None:
