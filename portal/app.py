@@ -65,6 +65,7 @@ from portal.tables import ALL_TABLES
 from portal.web.headers import security_headers
 from portal.web.pages import handle_error, template_config
 from portal.web.path_ids import path_ids_in_range
+from portal.web.same_origin import same_origin_only
 from portal.web.viewer import viewer_middleware, viewer_of
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings, "keyring": keyring}),
         stores={"sessions": DatabaseStore()},
-        middleware=[session_config(settings.secure_cookies).middleware, viewer_middleware],
+        middleware=[
+            same_origin_only(exempt_prefix=f"{API_PATH}/"),
+            session_config(settings.secure_cookies).middleware,
+            viewer_middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="portal_csrf",

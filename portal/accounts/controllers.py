@@ -53,17 +53,18 @@ class AccountController(Controller):
         return page("accounts/signup.html", form={}, errors={})
 
     @post("/signup")
-    async def signup(self, request: Req) -> Response[Any] | Template:
+    async def signup(self, request: Req) -> Template:
         form = await _form(request)
         try:
-            user_id = await service.sign_up(form, current_language())
+            email = await service.sign_up(
+                form, current_language(), request.app.state.settings.base_url
+            )
         except FormInvalid as exc:
             form.pop("password", None)
             form.pop("password_again", None)
             return page("accounts/signup.html", status_code=400, form=form, errors=exc.errors)
-        row = await service.user_row(user_id)
-        await start_session(request, {"uid": user_id, "epoch": row["session_epoch"]})
-        return Redirect("/cases", status_code=303)
+        # The same page whether or not the address had an account: the email says which.
+        return page("accounts/signup_sent.html", email=email)
 
     @get("/login")
     async def login_form(self, request: Req, next: str | None = None) -> Template:

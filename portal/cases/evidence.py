@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -25,6 +26,7 @@ from typing import Any
 from litestar.exceptions import NotFoundException
 
 from ledger.keys import Keyring
+from portal.cases import image_size
 from portal.cases.events import actor, record
 from portal.cases.statements import acting_role
 from portal.cases.tables import Case, Evidence
@@ -302,7 +304,54 @@ async def visible_file(access: CaseAccess, evidence_id: int, data_dir: Path) -> 
 
 
 def is_previewable(row: dict[str, Any]) -> bool:
-    return row["media_type"] in PREVIEWABLE
+    """Images and PDFs preview inline, unless the image declares too many pixels for a
+    browser to decode safely (`row` from `visible_file`, which gives its `path`)."""
+    if row["media_type"] not in PREVIEWABLE:
+        return False
+    return oversized_image(row["path"], row["sha256"], row["media_type"]) is None
+
+
+@functools.lru_cache(maxsize=4096)
+def _declared_size(path: Path, sha256: str, media_type: str) -> tuple[int, int] | None:
+    """Cached by the content's hash: a stored file never changes under its name."""
+    return image_size.declared_size(path, media_type)
+
+
+def oversized_image(path: Path, sha256: str, media_type: str) -> tuple[int, int] | None:
+    """(width, height) when an image is too large to preview inline, else None.
+
+    Reads a few bytes of the header (cached per file). A header whose size cannot be
+    found within the scan's bounds counts as too large: better a download than a hung
+    browser. (0, 0) stands for that unknown size.
+    """
+    if not media_type.startswith("image/"):
+        return None
+    try:
+        size = _declared_size(path, sha256, media_type)
+    except image_size.UnknownSize:
+        return (0, 0)
+    except OSError:
+        return None  # a missing file is `visible_file`'s to report
+    if size is not None and image_size.too_large(*size):
+        return size
+    return None
+
+
+def no_preview_reason(row: dict[str, Any], data_dir: Path) -> str | None:
+    """What the room says instead of a preview link for an oversized image, else None."""
+    if row["media_type"] not in PREVIEWABLE:
+        return None
+    size = oversized_image(stored_path(data_dir, row["sha256"]), row["sha256"], row["media_type"])
+    if size is None:
+        return None
+    if size == (0, 0):
+        return _("No preview: this image's size could not be read safely. Download it to view it.")
+    return _(
+        "No preview: this image is %(width)s × %(height)s pixels, too large to show safely "
+        "in the browser. Download it to view it.",
+        width=f"{size[0]:,}",
+        height=f"{size[1]:,}",
+    )
 
 
 def download_media_type(media_type: str) -> str:

@@ -64,6 +64,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         template_gettext, template_ngettext, newstyle=True
     )
     from portal.cases.categories import category_label, severity_label, state_label
+    from portal.cases.evidence import no_preview_reason
     from portal.web.text import paragraphs
 
     env.globals.update(
@@ -73,6 +74,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         state_label=state_label,
         category_label=category_label,
         severity_label=severity_label,
+        no_preview_reason=no_preview_reason,
     )
     env.filters["paragraphs"] = paragraphs
     env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"

@@ -147,6 +147,10 @@ async def sign_up(app: Any) -> Browser:
         "name": "Carol", "email": "carol@example.net",
         "password": "a long enough password", "password_again": "a long enough password",
     })  # fmt: skip
+    assert response.status_code == 200 and "Check your email" in response.text, response.text
+    response = await b.post(
+        "/login", {"email": "carol@example.net", "password": "a long enough password"}
+    )
     assert response.status_code == 303, response.text
     return b
 
