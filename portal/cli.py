@@ -199,21 +199,32 @@ def _trusted(keys: tuple[str, ...]) -> list[Any]:
 
 @ledger.command()
 @click.option("--key", "keys", multiple=True, help="Trust only this verifier key (repeatable).")
-def verify(keys: tuple[str, ...]) -> None:
-    """Verify the whole log in the database; exit 1 and name every failure."""
+@click.option(
+    "--evidence",
+    is_flag=True,
+    help="Also read every stored evidence file and check it against its SHA-256.",
+)
+def verify(keys: tuple[str, ...], evidence: bool) -> None:
+    """Verify the whole log in the database, then every row an entry vouches for
+    (and, with --evidence, every stored file); exit 1 and name every failure."""
     from ledger.audit import verify_log
     from ledger.keys import trusted_verifiers
+    from portal.casefile.attest import verify_rows
 
     settings = _settings()
     # Never the keys published in the database: whoever can change the log can publish one.
     trusted = _trusted(keys) or trusted_verifiers(_keyring(settings, create=False))
 
     async def work() -> Any:
-        return await verify_log(settings.log_origin, trusted)
+        audit = await verify_log(settings.log_origin, trusted)
+        rows = await verify_rows(settings.data_dir if evidence else None)
+        return audit, rows
 
-    report = _with_database(settings, work)
+    report, rows = _with_database(settings, work)
     click.echo(report.render())
-    sys.exit(0 if report.ok else 1)
+    if rows.cases or not rows.ok:
+        click.echo(rows.render())
+    sys.exit(0 if report.ok and rows.ok else 1)
 
 
 @ledger.command("verify-bundle")
