@@ -184,7 +184,7 @@ def _user(user_id: Any) -> str | None:
 
 def _by(row: dict[str, Any], column: str, entry: Entry) -> Iterator[str]:
     if entry.actor != _user(row[column]):
-        yield f"its {column} is {_user(row[column])}, but the entry was made by {entry.actor}"
+        yield f"{column}: {_user(row[column])}, but the entry was made by {entry.actor}"
 
 
 def _sha256(text: str) -> str:
@@ -193,7 +193,7 @@ def _sha256(text: str) -> str:
 
 def _hashes_to(what: str, text: str, digest: Any) -> Iterator[str]:
     if _sha256(text) != digest:
-        yield f"its {what} does not hash to the SHA-256 the entry carries"
+        yield f"{what}: its SHA-256 is not the one the entry carries"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -233,7 +233,7 @@ def _evidence(row: dict[str, Any], entry: Entry, _case: CaseEntries) -> Iterator
         "media_type": row["media_type"],
     }
     if record not in body.get("files", []):
-        yield "its file (name, SHA-256, size or type) is not one the entry lists"
+        yield "file: its name, SHA-256, size or type is not one the entry lists"
     yield from _differs("channel", row["channel"], body.get("channel"))
     yield from _differs("caucus party", _user(row["caucus_party"]), body.get("caucus_party"))
     yield from _differs("platform record mark", bool(row["platform_record"]),
@@ -306,9 +306,9 @@ def _settlement_signature(row: dict[str, Any], entry: Entry,
 def _award_parts(row: dict[str, Any]) -> Iterator[str]:
     """The reasons and the costs are drawn up into the text the entries hash."""
     if row["reasons"] not in row["text"]:
-        yield "its reasons are not the reasons in the award's text"
+        yield "reasons: not the reasons written into the award's text"
     if row["costs"] not in row["text"]:
-        yield "its costs are not the costs in the award's text"
+        yield "costs: not the costs written into the award's text"
 
 
 def _award_issued(row: dict[str, Any], entry: Entry, _case: CaseEntries) -> Iterator[str]:
@@ -396,7 +396,7 @@ def _extension_answered(row: dict[str, Any], entry: Entry, case: CaseEntries) ->
                          lambda e: e.body.get("number") == entry.body.get("order"))  # fmt: skip
         text = str(orders[0].body.get("text", "")) if orders else ""
         if row["decision"] and row["decision"] not in text:
-            yield "its decision is not the reasons in the order that granted it"
+            yield "decision: not the reasons written into the order that granted it"
     yield from _by(row, "decided_by", entry)
 
 
