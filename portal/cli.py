@@ -200,21 +200,37 @@ def _trusted(keys: tuple[str, ...]) -> list[Any]:
 
 @ledger.command()
 @click.option("--key", "keys", multiple=True, help="Trust only this verifier key (repeatable).")
-def verify(keys: tuple[str, ...]) -> None:
-    """Verify the whole log in the database; exit 1 and name every failure."""
+@click.option(
+    "--evidence",
+    is_flag=True,
+    help="Also read every stored evidence file and check it against its SHA-256.",
+)
+def verify(keys: tuple[str, ...], evidence: bool) -> None:
+    """Verify the whole log in the database, then every row an entry vouches for
+    (and, with --evidence, every stored file); exit 1 and name every failure."""
     from ledger.audit import verify_log
     from ledger.keys import trusted_verifiers
+    from ledger.store import store_for
+    from portal.casefile.attest import verify_rows
 
     settings = _settings()
     # Never the keys published in the database: whoever can change the log can publish one.
     trusted = _trusted(keys) or trusted_verifiers(_keyring(settings, create=False))
 
     async def work() -> Any:
-        return await verify_log(settings.log_origin, trusted)
+        # The rows are read in the audit's snapshot: read after it, a statement and its
+        # entry committed in between would be a row that no audited entry vouches for.
+        async with store_for().snapshot():
+            audit = await verify_log(settings.log_origin, trusted)
+            rows = await verify_rows(settings.data_dir if evidence else None)
+        return audit, rows
 
-    report = _with_database(settings, work)
-    write_document(report.render(), newline=True)
-    sys.exit(0 if report.ok else 1)
+    report, rows = _with_database(settings, work)
+    document = report.render()
+    if rows.cases or not rows.ok:
+        document += "\n" + rows.render()
+    write_document(document, newline=True)
+    sys.exit(0 if report.ok and rows.ok else 1)
 
 
 @ledger.command("verify-bundle")

@@ -144,6 +144,9 @@ async def export(
     if case is None:
         raise CaseFileRefused(_("There is no case %(ref)s.", ref=ref))
     access = await audience_access(case, audience)
+    from portal.casefile.attest import require_attested  # it builds on this module
+
+    await require_attested(settings.data_dir, case, access)
     seal = seal_of(settings)
     lock = _locks.setdefault((ref, audience), asyncio.Lock())
     async with lock:

@@ -27,7 +27,7 @@ from litestar.exceptions import NotFoundException
 
 from ledger.keys import Keyring
 from portal.cases import image_size
-from portal.cases.events import actor, record
+from portal.cases.events import SYSTEM, actor, record
 from portal.cases.statements import acting_role
 from portal.cases.tables import Case, Evidence
 from portal.cases.uploads import (
@@ -40,7 +40,7 @@ from portal.cases.uploads import (
     stored_path,
 )
 from portal.database import write_transaction
-from portal.errors import FormInvalid, NotAllowed
+from portal.errors import FormInvalid, NotAllowed, PortalError
 from portal.i18n import _
 from portal.notifications.notify import notify
 from portal.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel, readers
@@ -301,6 +301,61 @@ async def visible_file(access: CaseAccess, evidence_id: int, data_dir: Path) -> 
         )
         raise NotFoundException()
     return row
+
+
+class FileCorrupted(PortalError):
+    """A stored file no longer hashes to the SHA-256 recorded when it was added."""
+
+    status_code = 500
+
+
+def stored_sha256(path: Path) -> str | None:
+    """The SHA-256 of a stored file, read in chunks (memory stays flat whatever its
+    size); None when it is missing. Blocking: call it in a thread."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+async def require_intact(
+    keyring: Keyring, ref: str, access: CaseAccess, row: dict[str, Any], mode: str
+) -> None:
+    """Before a file is sent: its bytes must still be the ones the ledger recorded.
+
+    A stored file that was changed or replaced is never passed off as the original.
+    The fault is logged for the operators and recorded in the case's ledger
+    (`evidence.integrity_failed`), and the reader is told in plain words.
+    """
+    found = await asyncio.to_thread(stored_sha256, row["path"])
+    if found == row["sha256"]:
+        return
+    log.error(
+        "Evidence %s of case %s failed its integrity check: %s has SHA-256 %s, not %s; "
+        "not sent (%s)",
+        row["id"], ref, row["path"], found, row["sha256"], mode,
+    )  # fmt: skip
+    body: dict[str, object] = {
+        "sha256": row["sha256"],
+        "name": ledger_name(row["name"], row["channel"]),
+        "mode": mode,
+        "by": f"user:{access.viewer.id}",
+    }
+    if row["channel"] != ALL:
+        body["channel"] = row["channel"]
+        if row["caucus_party"] is not None:
+            body["caucus_party"] = f"user:{row['caucus_party']}"
+    async with write_transaction(Evidence._meta.db):
+        await record(keyring, ref, "evidence.integrity_failed", SYSTEM, body)
+    raise FileCorrupted(
+        _(
+            "%(name)s failed its integrity check: the stored copy is no longer the file "
+            "that was added to the case, so it was not sent. The platform's operators "
+            "have been told.",
+            name=row["name"],
+        )
+    )
 
 
 def is_previewable(row: dict[str, Any]) -> bool:

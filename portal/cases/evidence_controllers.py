@@ -192,7 +192,9 @@ class EvidenceController(Controller):
     async def download(self, request: Req, ref: str, evidence_id: int) -> File:
         _case, access = await case_access(_viewer(request), ref)
         row = await evidence.visible_file(access, evidence_id, request.app.state.settings.data_dir)
-        await evidence.record_reading(request.app.state.keyring, ref, access, row, "download")
+        keyring = request.app.state.keyring
+        await evidence.require_intact(keyring, ref, access, row, "download")
+        await evidence.record_reading(keyring, ref, access, row, "download")
         return File(
             path=row["path"],
             filename=row["name"],
@@ -211,7 +213,9 @@ class EvidenceController(Controller):
         row = await evidence.visible_file(access, evidence_id, request.app.state.settings.data_dir)
         if not evidence.is_previewable(row):
             raise NotFoundException()  # only images and PDFs have a preview
-        await evidence.record_reading(request.app.state.keyring, ref, access, row, "preview")
+        keyring = request.app.state.keyring
+        await evidence.require_intact(keyring, ref, access, row, "preview")
+        await evidence.record_reading(keyring, ref, access, row, "preview")
         return File(
             path=row["path"],
             filename=row["name"],

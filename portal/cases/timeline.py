@@ -190,6 +190,9 @@ _SIMPLE = {
     "award.addendum": lambda: _("issued an addendum to the award"),
     "correction.refused": lambda: _("refused a correction of the award"),
     "casefile.exported": lambda: _("exported a signed case file"),
+    "evidence.integrity_failed": lambda: _(
+        "found that a stored file failed its integrity check, and did not send it"
+    ),
 }
 
 
