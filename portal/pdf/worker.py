@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import mimetypes
+import os
 import resource
 import sys
 from pathlib import Path
@@ -98,8 +99,12 @@ def main() -> int:
     except MemoryError:
         print(f"out of memory: the limit is {args.memory_limit} bytes", file=sys.stderr)
         return OUT_OF_MEMORY
-    sys.stdout.buffer.write(pdf)
-    sys.stdout.buffer.flush()
+    # One write(2) may take only part of it (with PYTHONUNBUFFERED=1 the rest would be
+    # dropped): the parent must get the whole PDF or a failed child, never a short one.
+    sys.stdout.flush()
+    view = memoryview(pdf)
+    while view:
+        view = view[os.write(sys.stdout.fileno(), view) :]
     return 0
 
 
