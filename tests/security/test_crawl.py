@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pyotp
 import pytest
 import pytest_asyncio
@@ -47,6 +48,8 @@ from portal.cases.tables import Case, CaseParticipant, Evidence, Statement
 from portal.cases.uploads import stored_path
 from portal.database import bind_tables, connected, create_engine
 from portal.demo import create_demo
+from portal.integrations.status import case_status
+from portal.notifications.tables import Notification, OutboundMail
 from portal.settings import Settings
 from portal.tables import ALL_TABLES
 from tests.conftest import TABLES_TO_EMPTY
@@ -95,6 +98,10 @@ class Record:
     people: list[str] = field(default_factory=list)
     exports: dict[tuple[str, str], Visit] = field(default_factory=dict)
     """Each person's export of each case they are on, by (person, case)."""
+    told: list[tuple[str, str]] = field(default_factory=list)
+    """(person, text) of every email and notice the demo and the crawl sent them."""
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Each case's status as the API and every webhook delivery carry it (JSON)."""
 
     def visits(self) -> list[Visit]:
         return (
@@ -340,12 +347,25 @@ async def crawled(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
             if (entry := json.loads(bytes(row["entry"])))["actor"]["id"] != "system"
         ]  # fmt: skip
         secrets = await case_secrets(settings.data_dir)
+        who_is = {email: who for who, email in emails.items() if email}
+        told = [
+            (who_is[m["to_address"]], m["subject"] + "\n" + m["body"])
+            for m in await OutboundMail.select(OutboundMail.to_address, OutboundMail.subject,
+                                               OutboundMail.body)
+            if m["to_address"] in who_is
+        ] + [
+            (who_is[n["user.email"]], n["message"])
+            for n in await Notification.select(Notification.user.email, Notification.message)
+            if n["user.email"] in who_is
+        ]  # fmt: skip
+        statuses = {ref: json.dumps(msgspec.to_builtins(await case_status(ref)),
+                                    ensure_ascii=False) for ref in refs}  # fmt: skip
         for b in browsers.values():
             await b.client.aclose()
     await ledger_verifies(app)
     return Record(
         routes, refs, crawls, replayed, posted, access, secrets, written_by_people,
-        list(browsers), exports,
+        list(browsers), exports, told, statuses,
     )  # fmt: skip
 
 
@@ -532,3 +552,24 @@ def test_every_text_of_an_export_is_one_its_exporter_reads_in_the_room(crawled: 
     exporters = {who for (who, _ref), v in crawled.exports.items() if v.status == 200}
     assert {"alice", "bob", "ada", "ivy", "sam", "sue", "lee"} <= exporters, exporters
     assert found >= 50, found
+
+
+def test_no_email_notice_or_webhook_carries_a_private_text(crawled: Record):
+    """Emails and notices go to those the policy lets read the channel, and say that
+    something was written, not what; a webhook (and the API's status) carries the case's
+    state and outcome, never a staff note, a caucus or the tribunal's words."""
+    private = [s for s in crawled.secrets if s.channel != "all"]
+    leaks = [
+        f"{who} was told {s.channel} text of {s.ref}: {s.text[:60]!r}"
+        for who, text in crawled.told
+        for s in private
+        if not crawled.may_read(who, s) and any(form in text for form in s.forms())
+    ]
+    leaks += [
+        f"the status of {ref} carries {s.channel} text: {s.text[:60]!r}"
+        for ref, status in crawled.statuses.items()
+        for s in private
+        if any(form in status for form in s.forms())
+    ]
+    assert not leaks, "\n".join(leaks)
+    assert len(crawled.told) > 20 and private, "the demo told nobody anything"
