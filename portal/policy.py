@@ -98,7 +98,7 @@ class CaseAccess:
     def can_read(self, channel: str, party_id: int | None = None) -> bool:
         """Whether the viewer may read the text said in `channel` (for a caucus, the caucus
         of `party_id`). A caucus is its two members' (the mediator and that party), the
-        tribunal's channel the arbitrators': no role of the platform reads either."""
+        tribunal's channel the arbitrators': staff and legal, as such, read neither."""
         if channel == ALL:
             return True
         if channel == STAFF:
@@ -249,9 +249,10 @@ class CaseAccess:
     def casefile_audience(self) -> str | None:
         """Whose copy of the case file the viewer exports: the side they are on. Staff and
         the platform's legal team get the staff copy (the joint channel and staff notes); a
-        party gets its own copy (the joint channel and its own caucus). No copy carries a
-        caucus or the tribunal's channel: what a copy shows is what its audience reads in
-        the room (`can_read`), and nobody reads both. Neutrals export none."""
+        party gets its own copy (the joint channel and its own caucus). What a copy shows
+        is what its audience reads in the room (`can_read`), so no copy carries a caucus
+        to anyone but its two members, nor the tribunal's channel to anyone but the
+        arbitrators. Neutrals export none."""
         if self.is_staff or self.is_platform_legal:
             return STAFF_COPY
         if self.is_side:
