@@ -25,6 +25,7 @@ Decisions:
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -515,7 +516,30 @@ def pdf_text(content: bytes) -> str:
     ).stdout.decode()
 
 
-def test_every_text_of_an_export_is_one_its_exporter_reads_in_the_room(crawled: Record):
+def attached_text(content: bytes, tmp: Path) -> str:
+    """Every string of the attached ledger-proof.json, its entries decoded: the rest of
+    what a copy carries."""
+    pdf, attached = tmp / "export.pdf", tmp / "ledger-proof.json"
+    pdf.write_bytes(content)
+    subprocess.run(["pdfdetach", "-save", "1", "-o", str(attached), str(pdf)], check=True)
+    bundle = json.loads(attached.read_bytes())
+    entries = [json.loads(base64.b64decode(item["entry"])) for item in bundle["entries"]]
+    return " ".join(strings([bundle, entries]))
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [found for item in value for found in strings(item)]
+    return []
+
+
+def test_every_text_of_an_export_is_one_its_exporter_reads_in_the_room(
+    crawled: Record, tmp_path: Path
+):
     """BRIEF "Signed case files": a copy carries what its side reads, and no caucus or
     tribunal text to anyone outside it. Judged as an outsider would: every text of the
     case found in someone's export must be one the oracle lets them read, and one the
@@ -534,7 +558,7 @@ def test_every_text_of_an_export_is_one_its_exporter_reads_in_the_room(crawled: 
         if visit.status != 200 or visit.header("content-type") != "application/pdf":
             wrong.append(f"{describe(visit)}: the room offers the export; it failed")
             continue
-        exported = squeezed(pdf_text(visit.body))
+        exported = squeezed(pdf_text(visit.body) + attached_text(visit.body, tmp_path))
         room = "".join(page_text(v) for v in room_pages)
         for secret in crawled.secrets:
             text = squeezed(secret.text)
