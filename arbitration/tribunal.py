@@ -2,8 +2,8 @@
 
 The tribunal's members are the case's participants with the role `arbitrator`: the
 constitution (`arbitration.constitution`) puts them there once they accepted, and the
-policy reads the same rows. What the tribunal drafts among itself is told only to its
-members; what it issues is told to everyone on the case.
+policy reads the same rows. What the tribunal drafts among itself is told only to those
+the policy lets read the tribunal's channel; what it issues is told to everyone on the case.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from arbitration.tables import Arbitration
 from portal.accounts import roles
 from portal.cases.tables import CaseParticipant
 from portal.notifications.notify import notify
+from portal.policy import TRIBUNAL, readers
 
 
 async def members(case_id: int) -> list[dict[str, Any]]:
@@ -57,7 +58,7 @@ async def tell(
 
 async def tell_tribunal(case_id: int, ref: str, step: str, by: int | None = None,
                         **context: Any) -> None:  # fmt: skip
-    await tell([m["user"] for m in await members(case_id)], ref, step, by, **context)
+    await tell(await readers(case_id, TRIBUNAL, None), ref, step, by, **context)
 
 
 async def tell_everyone(case_id: int, ref: str, step: str, by: int | None = None,

@@ -333,24 +333,28 @@ def rotate_key_command(overlap_days: int | None) -> None:
 )
 @click.option(
     "--audience",
-    default="full",
+    default="staff",
     show_default=True,
-    help="full (staff and legal) or party:EMAIL (that party's copy).",
+    help="staff (the staff copy: no caucus, no tribunal) or party:EMAIL (that party's copy).",
 )
 def export_command(
     case_ref: str, output: Path | None, bundle_file: Path | None, audience: str
 ) -> None:
     """Export a case as a signed case file; the export is recorded in the case's ledger."""
     from ledger.keys import publish_keys
-    from portal.casefile.export import FULL, CaseFileRefused, export, party_audience, user_by_email
+    from portal.casefile.export import CaseFileRefused, export, user_by_email
     from portal.casefile.seal import SealMissing
     from portal.cases.events import SYSTEM
     from portal.pdf.render import RenderFailed
+    from portal.policy import STAFF_COPY, party_copy
 
     if output is None and bundle_file is None:
         raise click.ClickException("Say where to write: -o FILE.pdf and/or --bundle FILE.zip.")
-    if audience != FULL and not audience.startswith("party:"):
-        raise click.ClickException("--audience is full or party:EMAIL.")
+    if audience != STAFF_COPY and not audience.startswith("party:"):
+        raise click.ClickException(
+            "--audience is staff or party:EMAIL: no copy carries every caucus and the "
+            "tribunal's deliberations."
+        )
     settings = _settings()
     keyring = _keyring(settings)
 
@@ -362,7 +366,7 @@ def export_command(
             if user_id is None:
                 email = audience.removeprefix("party:")
                 raise CaseFileRefused(f"No account has the email {email}.")
-            chosen = party_audience(user_id)
+            chosen = party_copy(user_id)
         return await export(settings, keyring, case_ref, chosen, SYSTEM)
 
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from arbitration import constitution, listing
+from arbitration import award, constitution, listing
 from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring
 from mediation import appointment, roster
@@ -403,7 +403,8 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
     )
     await _say(keyring, fees, sam, "Proposal: refund 24 USDT within 3 working days.")
 
-    # 5. A disputed KYC restriction in arbitration, with the tribunal's private notes.
+    # 5. A disputed KYC restriction in arbitration, with the tribunal's private notes and
+    # its draft award.
     kyc = await _file(
         keyring,
         a,
@@ -442,6 +443,13 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         "Timetable to follow; first I need the KYC review notes.",
         "tribunal",
     )
+    _case, access = await case_access(people["ari"].viewer, kyc)
+    await award.save_draft(keyring, kyc, access, {
+        "reasons": "Draft, for the tribunal only: the restriction outlived the review by 45 "
+        "days without a documented reason.",
+        "item-0-kind": "unfreeze", "item-0-by": roles.PLATFORM, "item-0-account": "Alice Chen",
+        "costs": "The platform bears the costs of the arbitration.",
+    })  # fmt: skip
 
     # 6. A rejected complaint the claimant has appealed to a supervisor.
     spam = await _file(keyring, a, {

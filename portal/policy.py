@@ -7,9 +7,14 @@ participants; a supervisor is on every case, because supervisors assign the work
 
 Channels (BRIEF "The case room"):
 - `all`: everyone on the case;
-- `staff`: platform staff (agent, investigator, assessor, supervisor);
+- `staff`: platform staff (agent, investigator, assessor, supervisor) and the platform's
+  legal team on the case;
 - `caucus`: a mediator with one party; each party's caucus is its own conversation;
 - `tribunal`: the arbitrators among themselves.
+
+`CaseAccess.can_read` is the one rule for who reads a channel: the room, the case file's
+copies, emails and notices (`readers`) and the tribunal's own notices all ask it. A text
+someone may not read reaches them, at most, as its ledger entry with the text's hash.
 
 Mediation (BRIEF "Mediation"): the sides are the claimant and the respondent, or, when no
 customer is the respondent, a staff member speaking for the platform (`platform`). The
@@ -31,6 +36,9 @@ from portal.web.viewer import Viewer
 ALL, STAFF, CAUCUS, TRIBUNAL = "all", "staff", "caucus", "tribunal"
 CHANNELS = (ALL, STAFF, CAUCUS, TRIBUNAL)
 PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
+
+STAFF_COPY = "staff"
+"""The case file's staff copy: the joint channel and the staff notes, nothing else."""
 
 # A rejected case stays open for its 14 days of appeal: the claimant may still write
 # and add evidence to support the appeal.
@@ -78,14 +86,23 @@ class CaseAccess:
         return roles.ARBITRATOR in self.roles
 
     @property
+    def is_platform_legal(self) -> bool:
+        """The platform's legal team on this case. A supervisor puts legal users on a case
+        for the platform (`filing.assign`); the portal has no party's lawyer yet."""
+        return roles.LEGAL in self.roles
+
+    @property
     def is_open(self) -> bool:
         return self.state not in CLOSED_STATES
 
     def can_read(self, channel: str, party_id: int | None = None) -> bool:
+        """Whether the viewer may read the text said in `channel` (for a caucus, the caucus
+        of `party_id`). A caucus is its two members' (the mediator and that party), the
+        tribunal's channel the arbitrators': staff and legal, as such, read neither."""
         if channel == ALL:
             return True
         if channel == STAFF:
-            return self.is_staff
+            return self.is_staff or self.is_platform_legal
         if channel == CAUCUS:
             return self.is_mediator or (self.is_party and party_id == self.viewer.id)
         if channel == TRIBUNAL:
@@ -95,7 +112,7 @@ class CaseAccess:
     def readable_channels(self) -> list[Channel]:
         """Every conversation the viewer may read, `all` first."""
         found = [Channel(ALL)]
-        if self.is_staff:
+        if self.can_read(STAFF):
             found.append(Channel(STAFF))
         if self.is_mediator:
             found.extend(Channel(CAUCUS, party) for party in self.party_ids)
@@ -215,7 +232,8 @@ class CaseAccess:
 
     @property
     def can_read_award_draft(self) -> bool:
-        return self.is_arbitrator
+        """A draft award, its votes and dissents before the issue: the tribunal's channel."""
+        return self.can_read(TRIBUNAL)
 
     @property
     def can_ask_correction(self) -> bool:
@@ -229,13 +247,16 @@ class CaseAccess:
 
     @property
     def casefile_audience(self) -> str | None:
-        """Whose copy of the case file the viewer exports: staff and legal the full file,
-        a party its party copy (no staff notes, tribunal, or the other side's caucus);
-        nobody else exports one."""
-        if self.is_staff or roles.LEGAL in self.roles:
-            return "full"
+        """Whose copy of the case file the viewer exports: the side they are on. Staff and
+        the platform's legal team get the staff copy (the joint channel and staff notes); a
+        party gets its own copy (the joint channel and its own caucus). What a copy shows
+        is what its audience reads in the room (`can_read`), so no copy carries a caucus
+        to anyone but its two members, nor the tribunal's channel to anyone but the
+        arbitrators. Neutrals export none."""
+        if self.is_staff or self.is_platform_legal:
+            return STAFF_COPY
         if self.is_side:
-            return f"party:user:{self.viewer.id}"
+            return party_copy(self.viewer.id)
         return None
 
     @property
@@ -262,6 +283,11 @@ class CaseAccess:
     def can_read_award(self, issued: bool) -> bool:
         """An issued award is for everyone on the case; a draft only for the tribunal."""
         return issued or self.can_read_award_draft
+
+
+def party_copy(user_id: int) -> str:
+    """The case file's copy for one party."""
+    return f"party:user:{user_id}"
 
 
 async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:

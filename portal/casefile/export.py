@@ -52,12 +52,11 @@ from portal.cases.timeline import (
 from portal.cases.uploads import stored_path
 from portal.errors import PortalError
 from portal.i18n import _, language
-from portal.policy import CAUCUS, CaseAccess, sides
+from portal.policy import CAUCUS, STAFF_COPY, CaseAccess, sides
 from portal.settings import Settings
 from portal.web.viewer import Viewer
 
 EXPORTED = "casefile.exported"
-FULL = "full"
 BUNDLE_NAME = "ledger-proof.json"
 NEUTRAL_ROLES = (roles.MEDIATOR, roles.ARBITRATOR)
 
@@ -92,28 +91,36 @@ def seal_of(settings: Settings) -> Seal:
     )
 
 
-def party_audience(user_id: int) -> str:
-    return f"party:user:{user_id}"
-
-
 async def audience_access(case: dict[str, Any], audience: str) -> CaseAccess:
-    """What the audience may read, decided by the same policy as the case room."""
+    """What the audience may read, decided by the same policy as the case room.
+
+    There is no copy with everything: a caucus is read by its two members only and the
+    tribunal's channel by the arbitrators only, so no audience reads them all. The staff
+    copy reads as platform staff do, with no role on the case besides.
+    """
     participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
         CaseParticipant.case == case["id"]
     )
     party_ids = sides(participants)
-    if audience == FULL:
-        # Everything: staff notes, every caucus, the tribunal's channel.
+    if audience == STAFF_COPY:
         return CaseAccess(
-            viewer=Viewer(0, "", "", roles.SUPERVISOR, "en", True, True),
+            viewer=Viewer(0, "", "", roles.AGENT, "en", True, True),
             case_id=case["id"],
             state=case["state"],
-            roles=frozenset((roles.SUPERVISOR, roles.MEDIATOR, roles.ARBITRATOR)),
+            roles=frozenset(roles.STAFF),
             party_ids=party_ids,
             other_roles=frozenset(p["role"] for p in participants),
         )
+    if not audience.startswith("party:"):
+        raise CaseFileRefused(
+            _(
+                "A case file is exported as the staff copy or as a party's copy; "
+                "there is no copy for %(audience)s.",
+                audience=audience,
+            )
+        )
     user_id = user_id_of(audience.removeprefix("party:"))
-    if not audience.startswith("party:") or user_id is None or user_id not in party_ids:
+    if user_id is None or user_id not in party_ids:
         raise CaseFileRefused(
             _("%(audience)s is not a party to case %(ref)s.", audience=audience, ref=case["ref"])
         )
@@ -139,7 +146,7 @@ def stored_file(settings: Settings, ref: str, audience: str, case_seq: int) -> P
 async def export(
     settings: Settings, keyring: Keyring, ref: str, audience: str, by: Actor
 ) -> CaseFile:
-    """The sealed case file of `ref` for `audience` (`full` or `party:user:<id>`)."""
+    """The sealed case file of `ref` for `audience` (`staff` or `party:user:<id>`)."""
     case = await Case.select().where(Case.ref == ref).first()
     if case is None:
         raise CaseFileRefused(_("There is no case %(ref)s.", ref=ref))
@@ -276,9 +283,17 @@ async def _context(
                 "remedy_wanted": case["remedy_wanted"],
             },
             "audience_label": (
-                _("Full copy: every channel, for staff and legal")
-                if audience == FULL
-                else _("Copy for %(name)s, a party", name=party_names.get(access.viewer.id, ""))
+                _(
+                    "Staff copy, for the platform's staff and legal team: the joint channel "
+                    "and staff notes. Caucus and tribunal entries appear as their hashes."
+                )
+                if audience == STAFF_COPY
+                else _(
+                    "Copy for %(name)s, a party: the joint channel and their own caucus. "
+                    "Staff notes, the other side's caucus and tribunal entries appear as "
+                    "their hashes.",
+                    name=party_names.get(access.viewer.id, ""),
+                )
             ),
             "parties": [
                 {"name": p["name"], "role_label": role_label(p["role"])}

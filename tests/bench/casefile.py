@@ -84,16 +84,16 @@ async def measure(entries: int) -> dict[str, float]:
     async with connected(engine, pool_size=4):
         await grow(keyring, entries)
         started = time.perf_counter()
-        await casefile.export(settings, keyring, REF, "full", Actor("system", "system"))
+        await casefile.export(settings, keyring, REF, "staff", Actor("system", "system"))
         figures["export"] = time.perf_counter() - started
 
         # The same HTML and attachment, laid out by WeasyPrint in this process.
         case = await casefile.Case.select().where(casefile.Case.ref == REF).first()
-        access = await casefile.audience_access(case, "full")
+        access = await casefile.audience_access(case, "staff")
         bundle = await casefile.case_bundle(REF, ORIGIN)
         evidence = await casefile._evidence(settings, access)
         seal = casefile.seal_of(settings)
-        context = await casefile._context(case, "full", access, bundle, evidence, seal)
+        context = await casefile._context(case, "staff", access, bundle, evidence, seal)
         from portal import i18n
 
         with i18n.language(case["language"]):
@@ -112,7 +112,7 @@ async def measure(entries: int) -> dict[str, float]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             exporting = asyncio.create_task(
-                casefile.export(settings, keyring, REF, "full", Actor("user:0", "bench"))
+                casefile.export(settings, keyring, REF, "staff", Actor("user:0", "bench"))
             )
             latencies = []
             while not exporting.done():

@@ -55,22 +55,22 @@ def failures(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 async def test_each_audience_gets_its_copy_and_each_verifies(demo, tmp_path: Path):
-    full, alice, bob = tmp_path / "full.pdf", tmp_path / "alice.pdf", tmp_path / "bob.pdf"
-    run_portal("export", LIQUIDATION, "-o", str(full), env=demo)
+    staff, alice, bob = tmp_path / "staff.pdf", tmp_path / "alice.pdf", tmp_path / "bob.pdf"
+    run_portal("export", LIQUIDATION, "-o", str(staff), env=demo)
     run_portal(
         "export", LIQUIDATION, "-o", str(alice), "--audience", "party:alice@demo.example", env=demo
     )
     run_portal("export", P2P, "-o", str(bob), "--audience", "party:bob@demo.example", env=demo)
 
-    for pdf in (full, alice, bob):
+    for pdf in (staff, alice, bob):
         result = verify(str(pdf), env=demo)
         assert result.returncode == 0, result.stdout
         assert result.stdout.startswith("VERIFIED")
         assert "no entry was cut off" in result.stdout
 
     # Staff and legal read the staff notes; a party's copy leaves them out.
-    assert STAFF_NOTE in text_of(full)
-    assert "exported a signed case file" in text_of(full)  # its own export, last in the timeline
+    assert STAFF_NOTE in text_of(staff)
+    assert "exported a signed case file" in text_of(staff)  # its own export, last in the timeline
     assert STAFF_NOTE not in text_of(alice)
     # Bob reads his own caucus, in Chinese, and not alice's, whose entries remain as hashes.
     bob_text = text_of(bob)
@@ -257,6 +257,15 @@ async def test_a_file_with_its_last_entries_cut_off_is_rejected(demo, tmp_path: 
 async def test_export_refuses_who_is_not_a_party_and_production_without_a_seal(
     demo, tmp_path: Path
 ):
+    # No copy carries every channel: the staff copy is the default, and "full" is gone.
+    full = run_portal("export", P2P, "-o", str(tmp_path / "full.pdf"), "--audience", "full",
+                      env=demo, check=False)  # fmt: skip
+    assert full.returncode != 0 and "--audience is staff or party:EMAIL" in full.stderr
+    assert not (tmp_path / "full.pdf").exists()
+    run_portal("export", P2P, "-o", str(tmp_path / "staff.pdf"), env=demo)
+    staff_copy = text_of(tmp_path / "staff.pdf")
+    assert "平台人员副本" in staff_copy  # the Chinese case, in Chinese
+    assert BOB_CAUCUS not in staff_copy and ALICE_CAUCUS not in staff_copy
     ivy = run_portal(
         "export",
         LIQUIDATION,

@@ -28,15 +28,18 @@ async def test_each_exports_their_copy_and_anyone_can_verify_it(people, browser,
     await ivy.post(f"/cases/{ref}/statements", {"channel": "staff", "text": STAFF_NOTE}, htmx=True)
 
     room = await alice.get(f"/cases/{ref}")
-    assert "Export signed case file" in room.text
+    assert "Export signed case file (your copy as a party)" in room.text
     mona = await browser(people["mona"])
     assert "Export signed case file" not in (await mona.get(f"/cases/{ref}")).text
     assert (await mona.post(f"/cases/{ref}/casefile.pdf")).status_code == 403
 
+    # The platform's legal team reads the staff notes, in the room and in the staff copy.
     lee = await browser(people["lee"])
-    full = await lee.post(f"/cases/{ref}/casefile.pdf")
-    assert full.status_code == 200 and full.headers["content-type"] == "application/pdf"
-    assert STAFF_NOTE in text_of(full.content, tmp_path)
+    assert "Export signed case file (staff copy)" in (await lee.get(f"/cases/{ref}")).text
+    assert STAFF_NOTE in (await lee.get(f"/cases/{ref}?channel=staff")).text
+    staff = await lee.post(f"/cases/{ref}/casefile.pdf")
+    assert staff.status_code == 200 and staff.headers["content-type"] == "application/pdf"
+    assert STAFF_NOTE in text_of(staff.content, tmp_path)
     party = await alice.post(f"/cases/{ref}/casefile.pdf")
     assert party.status_code == 200
     assert STAFF_NOTE not in text_of(party.content, tmp_path)
@@ -106,8 +109,10 @@ async def test_a_settled_case_file_carries_the_agreement_and_each_side_only_its_
         assert "Mona" in copy and "Settled" in copy
     assert alice_secret in alice_copy and bob_secret not in alice_copy
     assert bob_secret in bob_copy and alice_secret not in bob_copy
-    full = text_of((await sue.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
-    assert alice_secret in full and bob_secret in full
+    # The staff copy has neither caucus: each is its two members' only.
+    staff = text_of((await sue.post(f"/cases/{ref}/casefile.pdf")).content, tmp_path)
+    assert "Staff copy" in staff and "Bob pays 70 USDT to Alice." in staff
+    assert alice_secret not in staff and bob_secret not in staff
 
 
 async def test_verify_pins_this_portal_and_publishes_what_pins_it(

@@ -403,7 +403,7 @@ ROUTES: dict[tuple[str, str], tuple[Send, dict[str, int]]] = {
         post(REF + "/tribunal/corrections/1/answer", {"decision": "refuse"}),
         case_route(403),
     ),
-    # A signed case file: staff and legal export the full file, a party its own copy; the
+    # A signed case file: staff and legal export the staff copy, a party its own copy; the
     # neutrals are refused. /verify is public, and a file that is not a case file fails.
     ("POST", "/cases/{ref:str}/casefile.pdf"): (
         post(REF + "/casefile.pdf"),

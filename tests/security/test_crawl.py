@@ -16,18 +16,26 @@ Decisions:
 - Besides the links found, the crawl starts from every GET route that needs no
   parameter, and the replay adds every GET route that needs only a case reference,
   for every case: a route added later is covered without editing this file.
+- After the crawl and the replay, each person exports a signed case file of every case
+  they are on (the room's export button, over HTTP); its text (pdftotext) is judged
+  against what that person was served in the case's room.
 - The crawl runs once per database kind (module-scoped); each test below checks one
   property of what it recorded.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pyotp
 import pytest
 import pytest_asyncio
@@ -41,6 +49,8 @@ from portal.cases.tables import Case, CaseParticipant, Evidence, Statement
 from portal.cases.uploads import stored_path
 from portal.database import bind_tables, connected, create_engine
 from portal.demo import create_demo
+from portal.integrations.status import case_status
+from portal.notifications.tables import Notification, OutboundMail
 from portal.settings import Settings
 from portal.tables import ALL_TABLES
 from tests.conftest import TABLES_TO_EMPTY
@@ -87,6 +97,12 @@ class Record:
     secrets: list[Secret]
     written_by_people_during_posts: list[dict[str, Any]]
     people: list[str] = field(default_factory=list)
+    exports: dict[tuple[str, str], Visit] = field(default_factory=dict)
+    """Each person's export of each case they are on, by (person, case)."""
+    told: list[tuple[str, str]] = field(default_factory=list)
+    """(person, text) of every email and notice the demo and the crawl sent them."""
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Each case's status as the API and every webhook delivery carry it (JSON)."""
 
     def visits(self) -> list[Visit]:
         return (
@@ -180,8 +196,10 @@ class OnCase:
     oracle the crawl is judged by, kept apart from the policy it judges.
 
     BRIEF "The case room": everyone on the case reads `all`; platform staff read
-    `staff`; a mediator and each party read that party's caucus; the arbitrators read
-    `tribunal`. A supervisor is on every case (supervisors assign the work).
+    `staff`, and so does the platform's legal team put on the case ("a legal user gets the
+    copy of the side they act for"; the staff copy has the staff notes); a mediator and
+    each party read that party's caucus; the arbitrators read `tribunal`. A supervisor is
+    on every case (supervisors assign the work).
     """
 
     user_id: int
@@ -190,8 +208,8 @@ class OnCase:
     def may_read(self, channel: str, party: int | None) -> bool:
         if channel == "all":
             return True
-        if channel == "staff":
-            return bool(self.roles & set(roles.STAFF))
+        if channel == "staff":  # the platform's staff, and its legal team on the case
+            return bool(self.roles & {*roles.STAFF, roles.LEGAL})
         if channel == "caucus":
             return roles.MEDIATOR in self.roles or (
                 party == self.user_id and bool(self.roles & set(roles.PARTY_SIDES))
@@ -300,6 +318,17 @@ async def crawled(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
                                   response.headers.multi_items(), response.content,
                                   "(error probe: no CSRF token)"))  # fmt: skip
 
+        # Everyone exports the case file of every case they are on, as the room's button does.
+        exports = {}
+        for who, b in browsers.items():
+            for ref in refs:
+                if access[who][ref] is not None:
+                    path = f"/cases/{ref}/casefile.pdf"
+                    response = await b.post(path)
+                    exports[who, ref] = Visit(who, "POST", path, response.status_code,
+                                              response.headers.multi_items(), response.content,
+                                              "(export)")  # fmt: skip
+
         forms = {
             form.action: form for c in crawls.values() for form in c.forms.values()
             if routes.case_of(form.action) in refs
@@ -323,12 +352,26 @@ async def crawled(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
             if (entry := json.loads(bytes(row["entry"])))["actor"]["id"] != "system"
         ]  # fmt: skip
         secrets = await case_secrets(settings.data_dir)
+        who_is = {email: who for who, email in emails.items() if email}
+        told = [
+            (who_is[m["to_address"]], m["subject"] + "\n" + m["body"])
+            for m in await OutboundMail.select(OutboundMail.to_address, OutboundMail.subject,
+                                               OutboundMail.body)
+            if m["to_address"] in who_is
+        ] + [
+            (who_is[n["user.email"]], n["message"])
+            for n in await Notification.select(Notification.user.email, Notification.message)
+            if n["user.email"] in who_is
+        ]  # fmt: skip
+        statuses = {ref: json.dumps(msgspec.to_builtins(await case_status(ref)),
+                                    ensure_ascii=False) for ref in refs}  # fmt: skip
         for b in browsers.values():
             await b.client.aclose()
     await ledger_verifies(app)
     return Record(
-        routes, refs, crawls, replayed, posted, access, secrets, written_by_people, list(browsers)
-    )
+        routes, refs, crawls, replayed, posted, access, secrets, written_by_people,
+        list(browsers), exports, told, statuses,
+    )  # fmt: skip
 
 
 async def send(b: Browser, who: str, form: Form) -> Visit:
@@ -459,3 +502,102 @@ def test_every_cookie_is_httponly_and_samesite(crawled: Record):
         if "httponly" not in c.lower() or "samesite=" not in c.lower()
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def squeezed(text: str) -> str:
+    """Text without its whitespace: a PDF's lines break where the page does."""
+    return re.sub(r"\s+", "", text)
+
+
+def page_text(visit: Visit) -> str:
+    """What a page says, as its reader reads it: no tags, entities decoded."""
+    return squeezed(html.unescape(re.sub(r"<[^>]*>", " ", visit.text)))
+
+
+def pdf_text(content: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def attached_text(content: bytes, tmp: Path) -> str:
+    """Every string of the attached ledger-proof.json, its entries decoded: the rest of
+    what a copy carries."""
+    pdf, attached = tmp / "export.pdf", tmp / "ledger-proof.json"
+    pdf.write_bytes(content)
+    subprocess.run(["pdfdetach", "-save", "1", "-o", str(attached), str(pdf)], check=True)
+    bundle = json.loads(attached.read_bytes())
+    entries = [json.loads(base64.b64decode(item["entry"])) for item in bundle["entries"]]
+    return " ".join(strings([bundle, entries]))
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [found for item in value for found in strings(item)]
+    return []
+
+
+def test_every_text_of_an_export_is_one_its_exporter_reads_in_the_room(
+    crawled: Record, tmp_path: Path
+):
+    """BRIEF "Signed case files": a copy carries what its side reads, and no caucus or
+    tribunal text to anyone outside it. Judged as an outsider would: every text of the
+    case found in someone's export must be one the oracle lets them read, and one the
+    case's pages served to them over HTTP."""
+    found, wrong = 0, []
+    for (who, ref), visit in crawled.exports.items():
+        room_pages = [
+            v for v in crawled.crawls[who].visits
+            if v.status == 200 and v.is_html and crawled.routes.case_of(v.path) == ref
+        ]  # fmt: skip
+        offered = any("/casefile.pdf" in v.text for v in room_pages)
+        if not offered:  # a neutral: no button, and no file
+            if visit.status != 403:
+                wrong.append(f"{describe(visit)}: no export button, yet not refused")
+            continue
+        if visit.status != 200 or visit.header("content-type") != "application/pdf":
+            wrong.append(f"{describe(visit)}: the room offers the export; it failed")
+            continue
+        exported = squeezed(pdf_text(visit.body) + attached_text(visit.body, tmp_path))
+        room = "".join(page_text(v) for v in room_pages)
+        for secret in crawled.secrets:
+            text = squeezed(secret.text)
+            if secret.ref != ref or text not in exported:
+                continue
+            found += 1
+            if not crawled.may_read(who, secret):
+                wrong.append(f"{describe(visit)} carries {secret.channel} text: "
+                             f"{secret.text[:60]!r}")  # fmt: skip
+            elif text not in room:
+                wrong.append(f"{describe(visit)} carries text its room never showed: "
+                             f"{secret.text[:60]!r}")  # fmt: skip
+    assert not wrong, "\n".join(wrong)
+    # Not vacuous: the exports were read, and carried the texts of the cases.
+    exporters = {who for (who, _ref), v in crawled.exports.items() if v.status == 200}
+    assert {"alice", "bob", "ada", "ivy", "sam", "sue", "lee"} <= exporters, exporters
+    assert found >= 50, found
+
+
+def test_no_email_notice_or_webhook_carries_a_private_text(crawled: Record):
+    """Emails and notices go to those the policy lets read the channel, and say that
+    something was written, not what; a webhook (and the API's status) carries the case's
+    state and outcome, never a staff note, a caucus or the tribunal's words."""
+    private = [s for s in crawled.secrets if s.channel != "all"]
+    leaks = [
+        f"{who} was told {s.channel} text of {s.ref}: {s.text[:60]!r}"
+        for who, text in crawled.told
+        for s in private
+        if not crawled.may_read(who, s) and any(form in text for form in s.forms())
+    ]
+    leaks += [
+        f"the status of {ref} carries {s.channel} text: {s.text[:60]!r}"
+        for ref, status in crawled.statuses.items()
+        for s in private
+        if any(form in status for form in s.forms())
+    ]
+    assert not leaks, "\n".join(leaks)
+    assert len(crawled.told) > 20 and private, "the demo told nobody anything"
