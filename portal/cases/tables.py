@@ -70,6 +70,8 @@ class CaseParticipant(Table, tablename="case_participant"):
     user = ForeignKey(references=User, index=True)
     role = Varchar(length=20)
     added_at = Timestamptz()
+    # A legal user acts for a side: a party (its user) or, when null, the platform.
+    acts_for = ForeignKey(references=User, null=True)
 
 
 class Statement(Table, tablename="case_statement"):
