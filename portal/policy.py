@@ -9,6 +9,11 @@ Channels (BRIEF "The case room"):
 - `all`: everyone on the case;
 - `staff`: platform staff (agent, investigator, assessor, supervisor) and the platform's
   legal team on the case;
+
+A legal user on a case acts for a side (`case_participant.acts_for`): the platform (its
+legal team, reading what staff read) or one party (that party's lawyer, reading the joint
+channel as the party does, but neither the party's caucus, which is its two members',
+nor the staff notes).
 - `caucus`: a mediator with one party; each party's caucus is its own conversation;
 - `tribunal`: the arbitrators among themselves.
 
@@ -39,6 +44,8 @@ PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
 
 STAFF_COPY = "staff"
 """The case file's staff copy: the joint channel and the staff notes, nothing else."""
+COUNSEL_COPY_PREFIX = "counsel:"
+"""The case file's copy for a party's legal team (`counsel_copy`)."""
 
 # A rejected case stays open for its 14 days of appeal: the claimant may still write
 # and add evidence to support the appeal.
@@ -68,6 +75,7 @@ class CaseAccess:
     roles: frozenset[str]
     party_ids: tuple[int, ...]  # the claimant and respondents: whose caucus exists
     other_roles: frozenset[str] = frozenset()  # roles of everyone else on the case
+    acts_for: int | None = None  # a legal viewer's party (its user id); None: the platform
 
     @property
     def is_party(self) -> bool:
@@ -87,9 +95,14 @@ class CaseAccess:
 
     @property
     def is_platform_legal(self) -> bool:
-        """The platform's legal team on this case. A supervisor puts legal users on a case
-        for the platform (`filing.assign`); the portal has no party's lawyer yet."""
-        return roles.LEGAL in self.roles
+        """The platform's legal team on this case: a legal user a supervisor put on the
+        case for the platform (`filing.assign`, no `acts_for`)."""
+        return roles.LEGAL in self.roles and self.acts_for is None
+
+    @property
+    def counsel_for(self) -> int | None:
+        """The party whose lawyer the viewer is on this case, if they are one."""
+        return self.acts_for if roles.LEGAL in self.roles else None
 
     @property
     def is_open(self) -> bool:
@@ -249,7 +262,8 @@ class CaseAccess:
     def casefile_audience(self) -> str | None:
         """Whose copy of the case file the viewer exports: the side they are on. Staff and
         the platform's legal team get the staff copy (the joint channel and staff notes); a
-        party gets its own copy (the joint channel and its own caucus). What a copy shows
+        party gets its own copy (the joint channel and its own caucus); a party's lawyer
+        gets that party's copy without its caucus (`counsel_copy`). What a copy shows
         is what its audience reads in the room (`can_read`), so no copy carries a caucus
         to anyone but its two members, nor the tribunal's channel to anyone but the
         arbitrators. Neutrals export none."""
@@ -257,6 +271,8 @@ class CaseAccess:
             return STAFF_COPY
         if self.is_side:
             return party_copy(self.viewer.id)
+        if self.counsel_for is not None:
+            return counsel_copy(self.counsel_for)
         return None
 
     @property
@@ -290,14 +306,20 @@ def party_copy(user_id: int) -> str:
     return f"party:user:{user_id}"
 
 
+def counsel_copy(party_id: int) -> str:
+    """The case file's copy for one party's legal team: what its lawyer reads in the room,
+    the party's copy without the party's caucus."""
+    return f"{COUNSEL_COPY_PREFIX}user:{party_id}"
+
+
 async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
     """The case and what the viewer may do on it; 404 if they are not on it."""
     case = await Case.select().where(Case.ref == ref).first()
     if case is None or not viewer.cleared_for_cases:
         raise NotFoundException()
-    participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
-        CaseParticipant.case == case["id"]
-    )
+    participants = await CaseParticipant.select(
+        CaseParticipant.user, CaseParticipant.role, CaseParticipant.acts_for
+    ).where(CaseParticipant.case == case["id"])
     mine = {p["role"] for p in participants if p["user"] == viewer.id}
     if viewer.role == roles.SUPERVISOR:
         mine.add(roles.SUPERVISOR)
@@ -310,6 +332,19 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
         roles=frozenset(mine),
         party_ids=sides(participants),
         other_roles=frozenset(p["role"] for p in participants if p["user"] != viewer.id),
+        acts_for=legal_side(participants, viewer.id),
+    )
+
+
+def legal_side(participants: list[dict[str, Any]], user_id: int) -> int | None:
+    """The party a legal participant acts for; None when they act for the platform."""
+    return next(
+        (
+            p["acts_for"]
+            for p in participants
+            if p["user"] == user_id and p["role"] == roles.LEGAL
+        ),
+        None,
     )
 
 
@@ -354,9 +389,9 @@ async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]
 
     Asks the same `CaseAccess.can_read` as the pages do, for each participant.
     """
-    participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
-        CaseParticipant.case == case_id
-    )
+    participants = await CaseParticipant.select(
+        CaseParticipant.user, CaseParticipant.role, CaseParticipant.acts_for
+    ).where(CaseParticipant.case == case_id)
     by_user: dict[int, set[str]] = {}
     for p in participants:
         by_user.setdefault(p["user"], set()).add(p["role"])
@@ -370,6 +405,7 @@ async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]
             roles=frozenset(held),
             party_ids=party_ids,
             other_roles=frozenset(p["role"] for p in participants if p["user"] != user_id),
+            acts_for=legal_side(participants, user_id),
         )
         if access.can_read(channel, party_id):
             found.append(user_id)

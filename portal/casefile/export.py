@@ -52,7 +52,7 @@ from portal.cases.timeline import (
 from portal.cases.uploads import stored_path
 from portal.errors import PortalError
 from portal.i18n import _, language
-from portal.policy import CAUCUS, STAFF_COPY, CaseAccess, sides
+from portal.policy import CAUCUS, COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
 from portal.settings import Settings
 from portal.web.viewer import Viewer
 
@@ -96,7 +96,8 @@ async def audience_access(case: dict[str, Any], audience: str) -> CaseAccess:
 
     There is no copy with everything: a caucus is read by its two members only and the
     tribunal's channel by the arbitrators only, so no audience reads them all. The staff
-    copy reads as platform staff do, with no role on the case besides.
+    copy reads as platform staff do, with no role on the case besides; a party's legal
+    team's copy reads as a legal user acting for that party does.
     """
     participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
         CaseParticipant.case == case["id"]
@@ -111,18 +112,29 @@ async def audience_access(case: dict[str, Any], audience: str) -> CaseAccess:
             party_ids=party_ids,
             other_roles=frozenset(p["role"] for p in participants),
         )
-    if not audience.startswith("party:"):
+    counsel = audience.startswith(COUNSEL_COPY_PREFIX)
+    if not audience.startswith("party:") and not counsel:
         raise CaseFileRefused(
             _(
-                "A case file is exported as the staff copy or as a party's copy; "
-                "there is no copy for %(audience)s.",
+                "A case file is exported as the staff copy, a party's copy or a party's "
+                "legal team's copy; there is no copy for %(audience)s.",
                 audience=audience,
             )
         )
-    user_id = user_id_of(audience.removeprefix("party:"))
+    user_id = user_id_of(audience.split(":", 1)[1])
     if user_id is None or user_id not in party_ids:
         raise CaseFileRefused(
             _("%(audience)s is not a party to case %(ref)s.", audience=audience, ref=case["ref"])
+        )
+    if counsel:
+        return CaseAccess(
+            viewer=Viewer(0, "", "", roles.LEGAL, "en", True, True),
+            case_id=case["id"],
+            state=case["state"],
+            roles=frozenset((roles.LEGAL,)),
+            party_ids=party_ids,
+            other_roles=frozenset(p["role"] for p in participants),
+            acts_for=user_id,
         )
     held = frozenset(p["role"] for p in participants if p["user"] == user_id)
     return CaseAccess(
@@ -288,6 +300,12 @@ async def _context(
                     "and staff notes. Caucus and tribunal entries appear as their hashes."
                 )
                 if audience == STAFF_COPY
+                else _(
+                    "Copy for %(name)s's legal team: the joint channel. Staff notes, every "
+                    "caucus and tribunal entries appear as their hashes.",
+                    name=party_names.get(access.counsel_for, ""),
+                )
+                if access.counsel_for is not None
                 else _(
                     "Copy for %(name)s, a party: the joint channel and their own caucus. "
                     "Staff notes, the other side's caucus and tribunal entries appear as "

@@ -378,6 +378,7 @@ class CaseController(Controller):
                 str(form.get("email") or ""),
                 str(form.get("role") or ""),
                 viewer,
+                acts_for=str(form.get("acts_for") or ""),
             )
         except FormInvalid as exc:
             raise PortalError(" ".join(exc.errors.values())) from exc

@@ -429,15 +429,44 @@ ASSIGNABLE = (roles.AGENT, roles.INVESTIGATOR, roles.ASSESSOR, roles.LEGAL)
 """What a supervisor puts people on a case as; neutrals come by appointment instead."""
 
 
+async def _side_acted_for(case_id: int, role: str, acts_for: str) -> int | None:
+    """The party a new legal participant acts for (None: the platform), from the form."""
+    from portal.policy import sides
+
+    if not acts_for:
+        return None
+    if role != roles.LEGAL:
+        raise FormInvalid({"acts_for": _("Only a legal user acts for a side of the case.")})
+    participants = await CaseParticipant.select(CaseParticipant.user, CaseParticipant.role).where(
+        CaseParticipant.case == case_id
+    )
+    party = int(acts_for) if acts_for.isdigit() and len(acts_for) < 19 else None
+    if party is None or party not in sides(participants):
+        raise FormInvalid({"acts_for": _("Choose the platform or a party of this case.")})
+    return party
+
+
 async def assign(
-    keyring: Keyring, ref: str, case_id: int, email: str, role: str, by: Viewer
+    keyring: Keyring,
+    ref: str,
+    case_id: int,
+    email: str,
+    role: str,
+    by: Viewer,
+    acts_for: str = "",
 ) -> int:
-    """A supervisor puts a staff member or a legal user on the case, and tells them."""
+    """A supervisor puts a staff member or a legal user on the case, and tells them.
+
+    A legal user acts for a side: the platform (`acts_for` empty, its legal team) or one
+    party of the case (`acts_for` that party's user id), whose lawyer then reads what the
+    policy lets a party's lawyer read. The side is in the ledger entry, so who could read
+    what is on the record."""
     from portal.accounts.service import normal_email
 
     address = normal_email(email)
     if role not in ASSIGNABLE:
         raise FormInvalid({"role": _("Choose agent, investigator, assessor or legal.")})
+    party = await _side_acted_for(case_id, role, acts_for.strip())
     user = await User.select(User.id, User.role, User.active).where(User.email == address).first()
     if user is None or not user["active"] or user["role"] != role:
         raise FormInvalid(
@@ -452,14 +481,13 @@ async def assign(
         raise FormInvalid({"email": _("This person already has this role on the case.")})
     now = datetime.now(UTC)
     async with write_transaction(Case._meta.db):
-        await _add_participant(case_id, user["id"], role, now)
-        await record(
-            keyring,
-            ref,
-            "participant.added",
-            actor(by.id, roles.SUPERVISOR),
-            {"user": f"user:{user['id']}", "role": role},
+        await CaseParticipant.insert(
+            CaseParticipant(case=case_id, user=user["id"], role=role, added_at=now, acts_for=party)
         )
+        body = {"user": f"user:{user['id']}", "role": role}
+        if role == roles.LEGAL:
+            body["acts_for"] = f"user:{party}" if party is not None else "platform"
+        await record(keyring, ref, "participant.added", actor(by.id, roles.SUPERVISOR), body)
         await notify(
             [user["id"]],
             "case_assigned",

@@ -102,11 +102,17 @@ def describe(event: Event, names: dict[str, str]) -> str:
     if event.type == "participant.added":
         from portal.web.pages import role_label
 
-        return _(
-            "added %(name)s as %(role)s",
-            name=names.get(str(body.get("user")), _("someone")),
-            role=role_label(str(body.get("role"))),
-        )
+        name = names.get(str(body.get("user")), _("someone"))
+        role = role_label(str(body.get("role")))
+        client = body.get("acts_for")
+        if isinstance(client, str) and client != "platform":
+            return _(
+                "added %(name)s as %(role)s for %(party)s",
+                name=name,
+                role=role,
+                party=names.get(client, _("someone")),
+            )
+        return _("added %(name)s as %(role)s", name=name, role=role)
     if event.type == "statement.submitted":
         return _("wrote in %(channel)s", channel=channel_label(str(body.get("channel"))))
     if event.type == "evidence.added":
