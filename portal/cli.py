@@ -335,7 +335,8 @@ def rotate_key_command(overlap_days: int | None) -> None:
     "--audience",
     default="staff",
     show_default=True,
-    help="staff (the staff copy: no caucus, no tribunal) or party:EMAIL (that party's copy).",
+    help="staff (the staff copy: no caucus, no tribunal), party:EMAIL (that party's copy) or "
+    "counsel:EMAIL (that party's legal team's copy: the party's copy without its caucus).",
 )
 def export_command(
     case_ref: str, output: Path | None, bundle_file: Path | None, audience: str
@@ -346,14 +347,15 @@ def export_command(
     from portal.casefile.seal import SealMissing
     from portal.cases.events import SYSTEM
     from portal.pdf.render import RenderFailed
-    from portal.policy import STAFF_COPY, party_copy
+    from portal.policy import STAFF_COPY, counsel_copy, party_copy
 
     if output is None and bundle_file is None:
         raise click.ClickException("Say where to write: -o FILE.pdf and/or --bundle FILE.zip.")
-    if audience != STAFF_COPY and not audience.startswith("party:"):
+    kind, _colon, email = audience.partition(":")
+    if audience != STAFF_COPY and kind not in ("party", "counsel"):
         raise click.ClickException(
-            "--audience is staff or party:EMAIL: no copy carries every caucus and the "
-            "tribunal's deliberations."
+            "--audience is staff, party:EMAIL or counsel:EMAIL: no copy carries every caucus "
+            "and the tribunal's deliberations."
         )
     settings = _settings()
     keyring = _keyring(settings)
@@ -361,12 +363,11 @@ def export_command(
     async def work() -> Any:
         await publish_keys(keyring)
         chosen = audience
-        if audience.startswith("party:"):
-            user_id = await user_by_email(audience.removeprefix("party:"))
+        if audience != STAFF_COPY:
+            user_id = await user_by_email(email)
             if user_id is None:
-                email = audience.removeprefix("party:")
                 raise CaseFileRefused(f"No account has the email {email}.")
-            chosen = party_copy(user_id)
+            chosen = party_copy(user_id) if kind == "party" else counsel_copy(user_id)
         return await export(settings, keyring, case_ref, chosen, SYSTEM)
 
     try:

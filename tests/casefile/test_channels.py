@@ -144,7 +144,7 @@ async def test_a_partys_lawyer_reads_and_exports_the_partys_copy_without_its_cau
     assert response.status_code == 200, response.text[:300]
     text = squeezed(pdf_text(response.content))
     assert squeezed(joint) in text
-    assert squeezed("legal team: the joint channel") in text
+    assert squeezed("的法律团队副本：共同频道") in text  # the cover, in the case's language
     for secret in (staff_note, *caucus):
         assert squeezed(secret) not in text, f"the lawyer's copy carries {secret!r}"
     for _text, case_seq in await private_texts(ref):

@@ -260,12 +260,18 @@ async def test_export_refuses_who_is_not_a_party_and_production_without_a_seal(
     # No copy carries every channel: the staff copy is the default, and "full" is gone.
     full = run_portal("export", P2P, "-o", str(tmp_path / "full.pdf"), "--audience", "full",
                       env=demo, check=False)  # fmt: skip
-    assert full.returncode != 0 and "--audience is staff or party:EMAIL" in full.stderr
+    assert full.returncode != 0 and "--audience is staff, party:EMAIL or counsel:EMAIL" in full.stderr
     assert not (tmp_path / "full.pdf").exists()
     run_portal("export", P2P, "-o", str(tmp_path / "staff.pdf"), env=demo)
     staff_copy = text_of(tmp_path / "staff.pdf")
     assert "平台人员副本" in staff_copy  # the Chinese case, in Chinese
     assert BOB_CAUCUS not in staff_copy and ALICE_CAUCUS not in staff_copy
+    # bob's legal team's copy is bob's without bob's caucus, its two members' only.
+    run_portal("export", P2P, "-o", str(tmp_path / "counsel.pdf"), "--audience",
+               "counsel:bob@demo.example", env=demo)  # fmt: skip
+    counsel_copy = text_of(tmp_path / "counsel.pdf")
+    assert "的法律团队副本" in counsel_copy
+    assert BOB_CAUCUS not in counsel_copy and ALICE_CAUCUS not in counsel_copy
     ivy = run_portal(
         "export",
         LIQUIDATION,
