@@ -154,21 +154,29 @@ async def _accounts(settings: Settings) -> dict[str, DemoAccount]:
     return made
 
 
-async def _join(keyring: Keyring, ref: str, account: DemoAccount, role: str) -> None:
+async def _join(
+    keyring: Keyring,
+    ref: str,
+    account: DemoAccount,
+    role: str,
+    acts_for: DemoAccount | None = None,
+) -> None:
+    """Put someone on a case; a legal user acts for the platform, or for `acts_for`."""
     case = await Case.select(Case.id).where(Case.ref == ref).first()
+    body = {"user": account.viewer.actor_id, "role": role}
+    if role == roles.LEGAL:
+        body["acts_for"] = acts_for.viewer.actor_id if acts_for else "platform"
     async with write_transaction(Case._meta.db):
         await CaseParticipant.insert(
             CaseParticipant(
-                case=case["id"], user=account.viewer.id, role=role, added_at=datetime.now(UTC)
+                case=case["id"],
+                user=account.viewer.id,
+                role=role,
+                added_at=datetime.now(UTC),
+                acts_for=acts_for.viewer.id if acts_for else None,
             )
         )
-        await record(
-            keyring,
-            ref,
-            "participant.added",
-            SYSTEM,
-            {"user": account.viewer.actor_id, "role": role},
-        )
+        await record(keyring, ref, "participant.added", SYSTEM, body)
 
 
 async def _step(keyring: Keyring, ref: str, by: DemoAccount, action: str, **form: str) -> None:
@@ -377,7 +385,7 @@ async def create_demo(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         },
         [store_demo_file(settings, "fee-screen.png", png(48, 32, (180, 35, 24)))],
     )
-    await _join(keyring, fees, people["lee"], roles.LEGAL)
+    await _join(keyring, fees, people["lee"], roles.LEGAL, acts_for=b)  # bob's lawyer here
     await _step(keyring, fees, ada, "start_review")
     await _step(keyring, fees, ada, "accept", severity="low", category="fees_service",
                 in_scope="yes")  # fmt: skip

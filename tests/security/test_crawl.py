@@ -197,19 +197,23 @@ class OnCase:
 
     BRIEF "The case room": everyone on the case reads `all`; platform staff read
     `staff`, and so does the platform's legal team put on the case ("a legal user gets the
-    copy of the side they act for"; the staff copy has the staff notes); a mediator and
-    each party read that party's caucus; the arbitrators read `tribunal`. A supervisor is
-    on every case (supervisors assign the work).
+    copy of the side they act for"; the staff copy has the staff notes); a legal user put
+    on the case for a party reads what that party reads but its caucus, which is its two
+    members'; a mediator and each party read that party's caucus; the arbitrators read
+    `tribunal`. A supervisor is on every case (supervisors assign the work).
     """
 
     user_id: int
     roles: frozenset[str]
+    acts_for: int | None = None  # a legal user's party on the case; None: the platform
 
     def may_read(self, channel: str, party: int | None) -> bool:
         if channel == "all":
             return True
         if channel == "staff":  # the platform's staff, and its legal team on the case
-            return bool(self.roles & {*roles.STAFF, roles.LEGAL})
+            return bool(self.roles & set(roles.STAFF)) or (
+                roles.LEGAL in self.roles and self.acts_for is None
+            )
         if channel == "caucus":
             return roles.MEDIATOR in self.roles or (
                 party == self.user_id and bool(self.roles & set(roles.PARTY_SIDES))
@@ -226,15 +230,14 @@ async def on_cases(email: str | None, refs: list[str]) -> dict[str, OnCase | Non
     user = await User.select(User.id, User.role).where(User.email == email).first()
     found: dict[str, OnCase | None] = {}
     for ref in refs:
-        held = {
-            p["role"]
-            for p in await CaseParticipant.select(CaseParticipant.role).where(
-                (CaseParticipant.case.ref == ref) & (CaseParticipant.user == user["id"])
-            )
-        }
+        rows = await CaseParticipant.select(CaseParticipant.role, CaseParticipant.acts_for).where(
+            (CaseParticipant.case.ref == ref) & (CaseParticipant.user == user["id"])
+        )
+        held = {p["role"] for p in rows}
+        client = next((p["acts_for"] for p in rows if p["role"] == roles.LEGAL), None)
         if user["role"] == roles.SUPERVISOR:
             held.add(roles.SUPERVISOR)
-        found[ref] = OnCase(user["id"], frozenset(held)) if held else None
+        found[ref] = OnCase(user["id"], frozenset(held), client) if held else None
     return found
 
 
