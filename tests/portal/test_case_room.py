@@ -218,6 +218,25 @@ async def test_a_supervisor_assigns_an_investigator_who_then_sees_the_case(peopl
     assert refused.status_code == 404
 
 
+async def test_only_a_legal_user_acts_for_a_side_and_only_for_a_party_of_the_case(
+    people, browser
+):
+    _alice, ref = await open_case(people, browser)
+    sue = await browser(people["sue"])
+    for form, says in (
+        ({"email": "ivy@example.com", "role": "investigator", "acts_for": str(people["alice"].id)},
+         "Only a legal user acts for a side"),
+        ({"email": "lee@example.com", "role": "legal", "acts_for": str(people["eve"].id)},
+         "Choose the platform or a party"),
+        ({"email": "lee@example.com", "role": "legal", "acts_for": "9" * 40},
+         "Choose the platform or a party"),
+    ):  # fmt: skip
+        wrong = await sue.post(f"/cases/{ref}/participants", form)
+        assert wrong.status_code == 400 and says in wrong.text, (form, wrong.text[-300:])
+    lee = await browser(people["lee"])
+    assert (await lee.get(f"/cases/{ref}")).status_code == 404  # nothing was half done
+
+
 async def test_the_others_are_told_of_new_evidence(people, browser):
     alice, ref = await open_case(people, browser, respondent_email="bob@example.com")
     files = [
