@@ -338,14 +338,8 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
 
 def legal_side(participants: list[dict[str, Any]], user_id: int) -> int | None:
     """The party a legal participant acts for; None when they act for the platform."""
-    return next(
-        (
-            p["acts_for"]
-            for p in participants
-            if p["user"] == user_id and p["role"] == roles.LEGAL
-        ),
-        None,
-    )
+    legal = (p for p in participants if p["user"] == user_id and p["role"] == roles.LEGAL)
+    return next((p["acts_for"] for p in legal), None)
 
 
 def sides(participants: list[dict[str, Any]]) -> tuple[int, ...]:

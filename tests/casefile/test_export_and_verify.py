@@ -260,7 +260,8 @@ async def test_export_refuses_who_is_not_a_party_and_production_without_a_seal(
     # No copy carries every channel: the staff copy is the default, and "full" is gone.
     full = run_portal("export", P2P, "-o", str(tmp_path / "full.pdf"), "--audience", "full",
                       env=demo, check=False)  # fmt: skip
-    assert full.returncode != 0 and "--audience is staff, party:EMAIL or counsel:EMAIL" in full.stderr
+    assert full.returncode != 0
+    assert "--audience is staff, party:EMAIL or counsel:EMAIL" in full.stderr
     assert not (tmp_path / "full.pdf").exists()
     run_portal("export", P2P, "-o", str(tmp_path / "staff.pdf"), env=demo)
     staff_copy = text_of(tmp_path / "staff.pdf")

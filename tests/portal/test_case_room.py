@@ -218,9 +218,7 @@ async def test_a_supervisor_assigns_an_investigator_who_then_sees_the_case(peopl
     assert refused.status_code == 404
 
 
-async def test_only_a_legal_user_acts_for_a_side_and_only_for_a_party_of_the_case(
-    people, browser
-):
+async def test_only_a_legal_user_acts_for_a_side_and_only_for_a_party(people, browser):
     _alice, ref = await open_case(people, browser)
     sue = await browser(people["sue"])
     for form, says in (
