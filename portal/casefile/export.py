@@ -321,7 +321,12 @@ async def _context(
             "staff": [
                 {"name": p["name"], "role_label": role_label(p["role"])}
                 for p in people
-                if p["role"] in (*roles.STAFF, roles.LEGAL)
+                if p["role"] in roles.STAFF or (p["role"] == roles.LEGAL and not p["acts_for"])
+            ],
+            "counsel": [
+                {"name": p["name"], "party": party_names.get(p["acts_for"], "")}
+                for p in people
+                if p["role"] == roles.LEGAL and p["acts_for"]
             ],
             "neutrals": [
                 {"name": p["name"], "role_label": role_label(p["role"])}

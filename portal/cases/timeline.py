@@ -39,6 +39,7 @@ async def people_on(case_id: int) -> list[dict[str, Any]]:
             CaseParticipant.user.name.as_alias("name"),
             CaseParticipant.user.email.as_alias("email"),
             CaseParticipant.role,
+            CaseParticipant.acts_for,  # a legal user's party; None: the platform
         )
         .where(CaseParticipant.case == case_id)
         .order_by(CaseParticipant.id)

@@ -134,6 +134,7 @@ async def test_a_partys_lawyer_reads_and_exports_the_partys_copy_without_its_cau
     assert joint in room.text
     assert "Export signed case file (copy for " in room.text
     assert "s legal team)" in room.text
+    assert " · for " in room.text  # the people on the case: whose lawyer lee is
     for secret in (staff_note, *caucus):
         assert secret not in room.text
     assert (await lawyer.get(f"/cases/{ref}?channel=staff")).status_code == 404
@@ -145,6 +146,7 @@ async def test_a_partys_lawyer_reads_and_exports_the_partys_copy_without_its_cau
     text = squeezed(pdf_text(response.content))
     assert squeezed(joint) in text
     assert squeezed("的法律团队副本：共同频道") in text  # the cover, in the case's language
+    assert squeezed("当事人的法律团队") in text  # the cover names whose lawyer lee is
     for secret in (staff_note, *caucus):
         assert squeezed(secret) not in text, f"the lawyer's copy carries {secret!r}"
     for _text, case_seq in await private_texts(ref):
