@@ -64,6 +64,7 @@ from portal.settings import Settings
 from portal.tables import ALL_TABLES
 from portal.web.headers import security_headers
 from portal.web.pages import handle_error, template_config
+from portal.web.sent_once import answer_a_copy, sent_once_middleware
 from portal.web.viewer import viewer_middleware, viewer_of
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings, "keyring": keyring}),
         stores={"sessions": DatabaseStore()},
-        middleware=[session_config(settings.secure_cookies).middleware, viewer_middleware],
+        middleware=[
+            session_config(settings.secure_cookies).middleware,
+            viewer_middleware,
+            sent_once_middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="portal_csrf",
@@ -191,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The API authenticates by a key in a header, never by a cookie: nothing to forge.
             exclude=[f"^{API_PATH}/"],
         ),
+        before_request=answer_a_copy,
         template_config=template_config(),
         exception_handlers={LedgerError: ledger_error, Exception: any_error},
         request_max_body_size=1024 * 1024,
