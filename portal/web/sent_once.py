@@ -51,7 +51,8 @@ def sent_once_middleware(app: ASGIApp) -> ASGIApp:
             return
         with submissions.sending(viewer.id):
             # A route that streams its own body has no size limit: never read it here.
-            bounded = request.route_handler.resolve_request_max_body_size() is not None
+            limit = getattr(request.route_handler, "resolve_request_max_body_size", None)
+            bounded = limit is not None and limit() is not None
             if bounded and request.content_type[0] == URLENCODED:
                 form = await request.form()
                 submissions.offer(

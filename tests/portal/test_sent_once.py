@@ -68,6 +68,8 @@ async def test_a_statement_sent_twice_is_recorded_once_and_the_second_answer_say
     assert again.headers["HX-Retarget"] == "#messages"
     seq = (await Statement.select(Statement.case_seq).first())["case_seq"]
     assert f'href="/cases/{ref}/ledger/{seq}"' in again.text
+    receipt = await alice.get(f"/cases/{ref}/ledger/{seq}")
+    assert receipt.status_code == 200 and form["text"] in html.unescape(receipt.text)
     # Without htmx (the browser's own retry of the plain form): a page, not an error.
     plain = await alice.post(f"/cases/{ref}/statements", form)
     assert plain.status_code == 200 and ALREADY in html.unescape(plain.text)
@@ -171,6 +173,8 @@ async def test_a_case_filed_twice_is_filed_once(people, browser):
     again = await alice.post("/cases/new", files=parts)
     assert again.status_code == 200 and ALREADY in html.unescape(again.text)
     assert f'href="/cases/{ref}"' in again.text
+    assert (await alice.get(f"/cases/{ref}/ledger/0")).status_code == 200
+    assert f'href="/cases/{ref}/ledger/0"' in again.text
     assert await LedgerEntry.count().where(LedgerEntry.event_type == "case.filed") == 1
 
 
