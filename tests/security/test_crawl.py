@@ -430,7 +430,7 @@ def test_every_form_that_records_in_a_case_carries_a_one_time_token(crawled: Rec
         and not action.endswith("/casefile.pdf")
         and "_sent_once" not in dict(form.fields)
     )
-    assert not missing, missing
+    assert not missing, [(a, forms[a].found_on, forms[a].fields) for a in missing]
     assert any(crawled.routes.case_of(action) for action in forms)
 
 
