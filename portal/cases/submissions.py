@@ -68,20 +68,22 @@ class TokenDamaged(PortalError):
 
 
 @dataclass
-class _Sending:
+class Sending:
+    """One request's form: who sends it, its token, what it said, and whether it is claimed."""
+
     sender: int
     token: str | None = None
     fingerprint: str = ""
     claimed: bool = False
 
 
-_current: ContextVar[_Sending | None] = ContextVar("sent_once", default=None)
+_current: ContextVar[Sending | None] = ContextVar("sent_once", default=None)
 
 
 @contextlib.contextmanager
 def sending(sender: int) -> Iterator[None]:
     """For the length of one request by `sender`: what `offer` and `record` share."""
-    reset = _current.set(_Sending(sender))
+    reset = _current.set(Sending(sender))
     try:
         yield
     finally:
@@ -107,7 +109,7 @@ def offer(fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str]] = 
     current.fingerprint = hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def unclaimed() -> _Sending | None:
+def unclaimed() -> Sending | None:
     """The form this request is sending, if it carries a token not claimed yet."""
     current = _current.get()
     if current is None or current.token is None or current.claimed:
@@ -115,7 +117,7 @@ def unclaimed() -> _Sending | None:
     return current
 
 
-async def claim(form: _Sending, case_ref: str, case_seq: int) -> None:
+async def claim(form: Sending, case_ref: str, case_seq: int) -> None:
     """Record that `form` made entry `case_seq` of `case_ref`, in the caller's transaction;
     or raise `AlreadyRecorded`, which rolls that transaction back, when it was sent before.
 
@@ -145,7 +147,7 @@ async def claim(form: _Sending, case_ref: str, case_seq: int) -> None:
     form.claimed = True
 
 
-async def sent_before(form: _Sending) -> AlreadyRecorded | None:
+async def sent_before(form: Sending) -> AlreadyRecorded | None:
     """What this form recorded when it was sent before, if it was.
 
     Asked before a request does anything (`portal.web.sent_once`), so that a copy sent
