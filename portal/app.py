@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
@@ -66,6 +67,7 @@ from portal.web.headers import security_headers
 from portal.web.pages import handle_error, template_config
 from portal.web.path_ids import path_ids_in_range
 from portal.web.same_origin import same_origin_only
+from portal.web.sent_once import answer_a_copy, sent_once_middleware
 from portal.web.viewer import viewer_middleware, viewer_of
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,13 @@ def any_error(request: Request[object, object, State], exc: Exception) -> Respon
     if is_api(request):
         return problem(request, exc)  # type: ignore[return-value]
     return handle_error(request, exc)
+
+
+async def before_each_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """Litestar runs one `before_request` per handler: an id no row can have is a 404
+    first, then a copy of a form recorded earlier gets its answer before its handler."""
+    await path_ids_in_range(request)
+    return await answer_a_copy(request)
 
 
 def route_handlers() -> list[object]:
@@ -186,6 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             same_origin_only(exempt_prefix=f"{API_PATH}/"),
             session_config(settings.secure_cookies).middleware,
             viewer_middleware,
+            sent_once_middleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -197,9 +207,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The API authenticates by a key in a header, never by a cookie: nothing to forge.
             exclude=[f"^{API_PATH}/"],
         ),
+        before_request=before_each_request,
         template_config=template_config(),
         exception_handlers={LedgerError: ledger_error, Exception: any_error},
-        before_request=path_ids_in_range,
         request_max_body_size=1024 * 1024,
         # The schema as JSON only: the interactive viewers load scripts from CDNs, which
         # the Content-Security-Policy (rightly) refuses.

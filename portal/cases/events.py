@@ -3,6 +3,10 @@
 Each event names its actor the way the ledger does (`user:<id>` with their role on the
 case, or the portal itself), so that the case room can put names to a timeline read
 straight from the ledger's entries.
+
+The first event a request records also claims the one-time token of the form that asked
+for it (`portal.cases.submissions`), in the same transaction, so that the same form sent
+twice is recorded once; every service records through here, so none has to remember.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any
 from ledger.appender import Receipt, append_entry
 from ledger.entry import Actor
 from ledger.keys import Keyring
+from portal.cases import submissions
+from portal.database import write_transaction
 
 SYSTEM = Actor(id="system", role="system")
 
@@ -29,4 +35,16 @@ def user_id_of(actor_id: str) -> int | None:
 async def record(
     keyring: Keyring, case_ref: str, event_type: str, who: Actor, body: Mapping[str, Any]
 ) -> Receipt:
-    return await append_entry(keyring, case=case_ref, event_type=event_type, actor=who, body=body)
+    form = submissions.unclaimed()
+    if form is None:
+        return await append_entry(
+            keyring, case=case_ref, event_type=event_type, actor=who, body=body
+        )
+    # Joins the caller's transaction; opens one only where the caller had none (an append
+    # outside one is allowed on PostgreSQL), so that the claim and the entry stay together.
+    async with write_transaction(submissions.SentForm._meta.db):
+        receipt = await append_entry(
+            keyring, case=case_ref, event_type=event_type, actor=who, body=body
+        )
+        await submissions.claim(form, receipt.case, receipt.case_seq)
+    return receipt

@@ -26,7 +26,7 @@ from typing import Any
 
 from ledger.keys import Keyring
 from portal.accounts import roles
-from portal.cases import deadlines, states
+from portal.cases import deadlines, states, submissions
 from portal.cases.categories import state_label
 from portal.cases.events import SYSTEM, record
 from portal.cases.lifecycle import owners
@@ -235,6 +235,7 @@ async def act_on_passed_windows(keyring: Keyring, at: datetime) -> int:
 
 async def sweep(keyring: Keyring | None = None, now: datetime | None = None) -> SweepResult:
     """Send every reminder due now that no sweep has sent; each in its own transaction.
+    Forms' one-time tokens older than `submissions.KEPT_FOR` are forgotten on the way.
 
     With a keyring (the server and `portal sweep` always give one) each reminder is also
     a `deadline.reminded` entry in the case's ledger, naming who was told, and the steps
@@ -244,6 +245,10 @@ async def sweep(keyring: Keyring | None = None, now: datetime | None = None) -> 
     result = SweepResult()
     if keyring is not None:
         result.steps = await act_on_passed_windows(keyring, at)
+    try:
+        await submissions.forget_before(at - submissions.KEPT_FOR)
+    except Exception:
+        log.exception("Could not forget the old one-time tokens of forms")
     for due in await due_reminders(at):
         try:
             told = await send_reminder(due, at, keyring)

@@ -168,6 +168,20 @@ class DeadlineReminder(Table, tablename="deadline_reminder"):
     sent_at = Timestamptz()
 
 
+class SentForm(Table, tablename="sent_form"):
+    """A form that recorded something: who sent it, its one-time token, what it said (as a
+    hash) and the ledger entry it made. Its unique index on (sender, token, fingerprint)
+    lets the same form, sent twice, be recorded once (see `portal.cases.submissions`)."""
+
+    id = Serial(primary_key=True)
+    sender = ForeignKey(references=User)
+    token = Varchar(length=64)
+    fingerprint = Varchar(length=64)  # SHA-256 of the token and the fields sent, in hex
+    case_ref = Varchar(length=20)
+    case_seq = Integer()
+    sent_at = Timestamptz(index=True)
+
+
 CASE_TABLES: list[type[Table]] = [
     CaseCounter,
     Case,
@@ -179,4 +193,5 @@ CASE_TABLES: list[type[Table]] = [
     Survey,
     DeadlinePolicy,
     DeadlineReminder,
+    SentForm,
 ]

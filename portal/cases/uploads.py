@@ -24,6 +24,7 @@ from typing import Any
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
+from portal.cases import submissions
 from portal.errors import PortalError
 from portal.i18n import _
 
@@ -417,6 +418,11 @@ async def receive_form(
         raise
     if not csrf_ok:
         raise _csrf_refused()
+    # The same files sent twice with one form's token are recorded once (by their hashes).
+    submissions.offer(
+        result.fields.items(),
+        [(f.name, f.sha256) for f in result.files] + [(r.name, "") for r in result.rejected],
+    )
     return result
 
 

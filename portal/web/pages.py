@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from portal.accounts import roles
+from portal.cases.submissions import AlreadyRecorded
 from portal.errors import PortalError
 from portal.i18n import (
     LANGUAGES,
@@ -31,6 +32,7 @@ from portal.i18n import (
     template_gettext,
     template_ngettext,
 )
+from portal.web.sent_once import already_recorded, one_time_token
 from portal.web.viewer import SecondFactorNeeded
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         category_label=category_label,
         severity_label=severity_label,
         no_preview_reason=no_preview_reason,
+        one_time_token=one_time_token,
     )
     env.filters["paragraphs"] = paragraphs
     env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
@@ -130,6 +133,8 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         return _redirect(request, "/login?next=" + quote(request.url.path, safe="/"))
     if isinstance(exc, SecondFactorNeeded):
         return _redirect(request, "/account/second-factor")
+    if isinstance(exc, AlreadyRecorded):
+        return already_recorded(request, exc)
     if isinstance(exc, PortalError):
         return _error_page(request, exc.status_code, _("That cannot be done"), str(exc))
     if isinstance(exc, NotFoundException):

@@ -210,7 +210,8 @@ async def time_verify(db: BenchDatabase, raw: RawRates, entries: int) -> list[Fi
     the seeded cases have no entries of their own, so their rows are not compared."""
     began = time.perf_counter()
     result = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "portal", "ledger", "verify", "--log-only"], env=db.env(),
+        subprocess.run, [sys.executable, "-m", "portal", "ledger", "verify", "--log-only"],
+        env=db.env(),
         cwd=ROOT, capture_output=True, text=True, timeout=VERIFY_TIMEOUT,
     )  # fmt: skip
     elapsed = time.perf_counter() - began

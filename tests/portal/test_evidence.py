@@ -27,7 +27,10 @@ from tests.portal.test_filing import file_dispute
 
 # A header of 640 × 480 pixels: an image declaring more is not previewed
 # (tests/security/test_image_bombs.py).
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4) + (480).to_bytes(4) + bytes(range(200))
+PNG = (
+    b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4) + (480).to_bytes(4)
+    + bytes(range(200))
+)
 PDF = b"%PDF-1.7\n" + b"1 0 obj << >> endobj\n" * 20 + b"%%EOF\n"
 CSV = b"date,amount\n2026-03-14,1250.50\n"
 NOTES = "清算发生在 14:02。\nThe liquidation happened at 14:02.\n".encode()

@@ -468,6 +468,22 @@ def test_no_form_of_a_case_is_accepted_from_someone_not_on_it(crawled: Record):
     assert crawled.written_by_people_during_posts == [], "an outsider's form was recorded"
 
 
+def test_every_form_that_records_in_a_case_carries_a_one_time_token(crawled: Record):
+    """Every POST form of a case that anyone was shown carries the token that makes a copy
+    of it record nothing (issue 16, finding 11); only the export does not: a copy of it
+    is a new export, and a retry must get the file."""
+    forms = {f.action: f for c in crawled.crawls.values() for f in c.forms.values()}
+    missing = sorted(
+        action
+        for action, form in forms.items()
+        if crawled.routes.case_of(action)
+        and not action.endswith("/casefile.pdf")
+        and "_sent_once" not in dict(form.fields)
+    )
+    assert not missing, [(a, forms[a].found_on, forms[a].fields) for a in missing]
+    assert any(crawled.routes.case_of(action) for action in forms)
+
+
 def test_every_response_carries_the_security_headers(crawled: Record):
     """Pages, fragments, static files, JSON, downloads, redirects and error pages alike."""
     wrong = []
