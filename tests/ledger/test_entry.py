@@ -271,7 +271,8 @@ def test_signatures_verify_over_the_exact_bytes() -> None:
     signature = sign_entry(FILED_BYTES, key)
     assert verify_entry_signature(FILED_BYTES, signature, public)
     assert not verify_entry_signature(FILED_BYTES.replace(b"125.50", b"925.50"), signature, public)
-    assert not verify_entry_signature(FILED_BYTES, signature[:-1] + bytes([signature[-1] ^ 1]), public)
+    flipped = signature[:-1] + bytes([signature[-1] ^ 1])
+    assert not verify_entry_signature(FILED_BYTES, flipped, public)
     assert not verify_entry_signature(FILED_BYTES, signature[:40], public)
     assert not verify_entry_signature(FILED_BYTES, signature, other)
     with pytest.raises(EntryError, match="32 bytes"):
