@@ -1,0 +1,52 @@
+"""After-a-move hooks: what must follow a step, without the step knowing who listens.
+
+The case's life is below mediation, arbitration, webhooks and notices in the layers, so
+it cannot import them; yet an impasse must end the mediation and every move must reach
+the platform's webhooks. Each of those subscribes here at import time (`after`), and the
+executor calls `run` once the move's transaction has committed, in subscription order.
+A hook that fails is the subscriber's to report; it never undoes the committed move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Move:
+    """What happened: which procedure, which action, from and to which state, on which case."""
+
+    procedure: str
+    action: str
+    source: str
+    target: str
+    case_id: int
+    sequence: int | None = None  # the ledger entry's number in the case's chain
+    detail: dict[str, Any] | None = None
+
+
+Hook = Callable[[Move], Awaitable[None]]
+
+_hooks: list[tuple[str, str, Hook]] = []
+
+
+def after(procedure: str, action: str = ANY) -> Callable[[Hook], Hook]:
+    """Subscribe the decorated coroutine to moves of `procedure` (one action, or every one)."""
+
+    def subscribe(hook: Hook) -> Hook:
+        if not any(h is hook for _p, _a, h in _hooks):
+            _hooks.append((procedure, action, hook))
+        return hook
+
+    return subscribe
+
+
+async def run(move: Move) -> None:
+    """Call every hook subscribed to this move, in the order they subscribed."""
+    for procedure, action, hook in list(_hooks):
+        if procedure == move.procedure and action in (ANY, move.action):
+            await hook(move)
