@@ -3,8 +3,9 @@
 The case's life is below mediation, arbitration, webhooks and notices in the layers, so
 it cannot import them; yet an impasse must end the mediation and every move must reach
 the platform's webhooks. Each of those subscribes here at import time (`after`), and the
-executor calls `run` once the move's transaction has committed, in subscription order.
-A hook that fails is the subscriber's to report; it never undoes the committed move.
+executor calls `run` inside the move's write transaction, after the move and its ledger
+entry, in subscription order: what a hook writes (the mediation's end, a webhook's outbox
+row) is one with the move, and a hook that raises undoes the whole step.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def after(procedure: str, action: str = ANY) -> Callable[[Hook], Hook]:
 
 
 async def run(move: Move) -> None:
-    """Call every hook subscribed to this move, in the order they subscribed."""
+    """Call every hook subscribed to this move, in the order they subscribed (inside the
+    move's transaction)."""
     for procedure, action, hook in list(_hooks):
         if procedure == move.procedure and action in (ANY, move.action):
             await hook(move)
