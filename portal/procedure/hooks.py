@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 ANY = "*"
@@ -19,13 +20,15 @@ ANY = "*"
 
 @dataclass(frozen=True)
 class Move:
-    """What happened: which procedure, which action, from and to which state, on which case."""
+    """What happened: which procedure, which action, from and to which state, on which case,
+    and when."""
 
     procedure: str
     action: str
     source: str
     target: str
     case_id: int
+    at: datetime
     sequence: int | None = None  # the ledger entry's number in the case's chain
     detail: dict[str, Any] | None = None
 
