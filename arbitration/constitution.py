@@ -62,7 +62,7 @@ from portal.notifications.notify import absolute_link, notify
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
-    from portal.web.viewer import Viewer
+    from portal.procedure.people import Viewer
 
 SOLE, PRESIDING = "sole", "presiding"
 CLAIMANT_NOMINEE, RESPONDENT_NOMINEE = "claimant_nominee", "respondent_nominee"

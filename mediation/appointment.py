@@ -44,7 +44,7 @@ from portal.notifications.notify import absolute_link, notify
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
-    from portal.web.viewer import Viewer
+    from portal.procedure.people import Viewer
 
 OBJECTION_WINDOW = timedelta(days=5)
 ANSWER_WINDOW = timedelta(days=5)  # the invited mediator's time to accept or decline

@@ -34,8 +34,8 @@ from portal.cases.tables import Case, CaseParticipant
 from portal.cases.uploads import ReceivedFile, sniff, stored_path
 from portal.database import write_transaction
 from portal.policy import case_access
+from portal.procedure.people import Viewer
 from portal.settings import Settings
-from portal.web.viewer import Viewer
 
 ACCOUNTS = (
     ("alice", "Alice Chen", roles.PARTY, "claimant", "en"),

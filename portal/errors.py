@@ -22,6 +22,19 @@ class NotAllowed(PortalError):
     status_code = 403
 
 
+class NotFound(PortalError):
+    """There is nothing here for this person: it does not exist, or they may not know it
+    does (a case they are not on answers the same as a reference nobody filed)."""
+
+    status_code = 404
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or _("There is nothing at this address: check the path and the case reference.")
+        )
+
+
 class Conflict(PortalError):
     """The request is valid but the case or account is not in a state that allows it."""
 

@@ -29,14 +29,14 @@ summary and nothing else (`may_answer_invitation`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from portal.accounts import roles
 from portal.cases.tables import Case, CaseParticipant
-from portal.web.viewer import Viewer
+from portal.errors import NotFound
+from portal.procedure.people import Viewer
 
 ALL, STAFF, CAUCUS, TRIBUNAL = "all", "staff", "caucus", "tribunal"
 CHANNELS = (ALL, STAFF, CAUCUS, TRIBUNAL)
@@ -53,6 +53,39 @@ CLOSED_STATES = frozenset(("closed", "withdrawn"))
 MEDIATION = "mediation"
 ARBITRATION = "arbitration"
 AWARDED = "awarded"
+
+
+# In which role a person acts on a case. Someone may hold two roles on one case (a
+# supervisor who also speaks for the platform, a party who is also its own lawyer's
+# client); the ledger names one per entry, the first of the order below for what they
+# do. Saying something is doing it in a channel; the other doings are named here.
+BEFORE_NEUTRAL = "before_neutral"
+"""Answering a mediator or a tribunal: agreeing, offering, ranking, challenging, signing."""
+MOVING = "moving"
+"""Taking an action of the case's table (among the roles the action allows)."""
+INVITING = "inviting"
+"""Naming the other side after filing."""
+ANSWERING = "answering"
+"""Answering questions put to the viewer."""
+EXPORTING = "exporting"
+"""Exporting the case file: no preference, the first role by name."""
+ACTING_ORDER: dict[str, tuple[str, ...]] = {
+    ALL: (
+        roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.ARBITRATOR,
+        roles.ASSESSOR, roles.INVESTIGATOR, roles.AGENT, roles.SUPERVISOR, roles.LEGAL,
+    ),
+    STAFF: (roles.INVESTIGATOR, roles.ASSESSOR, roles.AGENT, roles.SUPERVISOR),
+    CAUCUS: (roles.MEDIATOR, roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM),
+    TRIBUNAL: (roles.ARBITRATOR,),
+    BEFORE_NEUTRAL: (*roles.PARTY_SIDES, roles.MEDIATOR, roles.ARBITRATOR),
+    MOVING: (
+        roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.AGENT,
+        roles.INVESTIGATOR, roles.ASSESSOR, roles.SUPERVISOR,
+    ),
+    INVITING: (roles.CLAIMANT, roles.AGENT, roles.SUPERVISOR),
+    ANSWERING: (roles.RESPONDENT, roles.CLAIMANT),
+    EXPORTING: (),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,6 +140,17 @@ class CaseAccess:
     @property
     def is_open(self) -> bool:
         return self.state not in CLOSED_STATES
+
+    def acting_role(self, doing: str, allowed: Collection[str] | None = None) -> str:
+        """The one role the viewer acts in when `doing` (a channel they speak in, or one
+        of the doings of `ACTING_ORDER`): the first of its order they hold, among
+        `allowed` (the roles an action admits) if given; else the first they hold by name.
+        """
+        held = self.roles if allowed is None else self.roles & frozenset(allowed)
+        for role in ACTING_ORDER[doing]:
+            if role in held:
+                return role
+        return sorted(held or self.roles)[0]
 
     def can_read(self, channel: str, party_id: int | None = None) -> bool:
         """Whether the viewer may read the text said in `channel` (for a caucus, the caucus
@@ -316,7 +360,7 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
     """The case and what the viewer may do on it; 404 if they are not on it."""
     case = await Case.select().where(Case.ref == ref).first()
     if case is None or not viewer.cleared_for_cases:
-        raise NotFoundException()
+        raise NotFound()
     participants = await CaseParticipant.select(
         CaseParticipant.user, CaseParticipant.role, CaseParticipant.acts_for
     ).where(CaseParticipant.case == case["id"])
@@ -324,7 +368,7 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
     if viewer.role == roles.SUPERVISOR:
         mine.add(roles.SUPERVISOR)
     if not mine:
-        raise NotFoundException()
+        raise NotFound()
     return case, CaseAccess(
         viewer=viewer,
         case_id=case["id"],

@@ -18,7 +18,7 @@ from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, PortalError
 from portal.i18n import _
 from portal.notifications.mail import queue_mail
-from portal.web.pages import role_label
+from portal.procedure.labels import role_label
 
 LIST_LIMIT = 200
 """Rows on one page of the user list; a filter narrows a longer list."""

@@ -15,7 +15,8 @@ from portal.accounts import admin, roles
 from portal.accounts.controllers import _form as read_form
 from portal.errors import FormInvalid
 from portal.i18n import LANGUAGES, current_language
-from portal.web.pages import page, role_label
+from portal.procedure.labels import role_label
+from portal.web.pages import page
 from portal.web.viewer import supervisor_only, viewer_of
 
 Req = Request[Any, Any, Any]

@@ -53,8 +53,8 @@ from portal.cases.uploads import stored_path
 from portal.errors import PortalError
 from portal.i18n import _, language
 from portal.policy import CAUCUS, COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
+from portal.procedure.people import Viewer
 from portal.settings import Settings
-from portal.web.viewer import Viewer
 
 EXPORTED = "casefile.exported"
 BUNDLE_NAME = "ledger-proof.json"
@@ -248,7 +248,7 @@ async def _context(
     evidence: list[dict[str, Any]],
     seal: Seal,
 ) -> dict[str, Any]:
-    from portal.web.pages import role_label
+    from portal.procedure.labels import role_label
 
     people = await people_on(case["id"])
     decoded = []

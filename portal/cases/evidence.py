@@ -44,7 +44,7 @@ from portal.errors import FormInvalid, NotAllowed, PortalError
 from portal.i18n import _
 from portal.notifications.notify import notify
 from portal.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel, readers
-from portal.web.viewer import Viewer
+from portal.procedure.people import Viewer
 
 log = logging.getLogger(__name__)
 

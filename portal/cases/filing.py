@@ -25,7 +25,7 @@ from portal.database import write_transaction
 from portal.errors import FormInvalid
 from portal.i18n import _
 from portal.notifications.notify import notify
-from portal.web.viewer import Viewer
+from portal.procedure.people import Viewer
 
 TEXT_LIMIT = 20_000
 ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,19}$")

@@ -27,7 +27,7 @@ from portal.i18n import _
 from portal.integrations import webhooks
 from portal.notifications.notify import notify
 from portal.policy import CaseAccess
-from portal.web.pages import role_label
+from portal.procedure.labels import role_label
 
 SEVERITIES = ("low", "medium", "high", "critical")
 RESPONSIBILITIES = ("platform", "user", "shared", "third_party")

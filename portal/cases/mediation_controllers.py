@@ -19,7 +19,8 @@ from portal.cases.controllers import room_context
 from portal.cases.tables import Case, CaseParticipant
 from portal.errors import FormInvalid
 from portal.policy import Channel, case_access
-from portal.web.pages import page, role_label
+from portal.procedure.labels import role_label
+from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, login_required, supervisor_only, viewer_of
 
 Req = Request[Any, Any, Any]

@@ -32,7 +32,7 @@ from portal.cases.deadlines import PRIORITIES
 from portal.cases.tables import Case
 from portal.errors import FormInvalid, PortalError
 from portal.i18n import _
-from portal.web.viewer import Viewer
+from portal.procedure.people import Viewer
 
 PAGE_SIZE = 50
 DUE_SOON = timedelta(days=1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ledger.entry import Actor
 from ledger.keys import Keyring
@@ -18,9 +17,8 @@ from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases.events import record
 from portal.cases.tables import CaseParticipant
-
-if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+from portal.i18n import _
+from portal.policy import BEFORE_NEUTRAL, CaseAccess
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,12 @@ async def mediator_of(case_id: int) -> dict[str, object] | None:
 
 
 def side_role(access: CaseAccess) -> str:
-    """The role a person acts in before a neutral: their side, mediator or arbitrator."""
-    for role in (*roles.PARTY_SIDES, roles.MEDIATOR, roles.ARBITRATOR):
-        if role in access.roles:
-            return role
-    return sorted(access.roles)[0]
+    """The role a person acts in before a neutral: their side, mediator or arbitrator.
+
+    The policy decides (`CaseAccess.acting_role`); this name stays until mediation's and
+    arbitration's services ask the policy themselves.
+    """
+    return access.acting_role(BEFORE_NEUTRAL)
 
 
 async def needs_representative(case_id: int) -> bool:
@@ -81,8 +80,6 @@ async def chosen_representative(form: dict[str, str], errors: dict[str, str]) ->
     staff = {int(str(s["id"])) for s in await staff_choices()}
     if picked.isdigit() and int(picked) in staff:
         return int(picked)
-    from portal.i18n import _
-
     errors["representative"] = _("Choose who speaks for the platform.")
     return None
 

@@ -34,7 +34,7 @@ from portal.cases.tables import Case, DeadlineReminder
 from portal.database import write_transaction
 from portal.errors import Conflict
 from portal.notifications.notify import notify
-from portal.web.pages import role_label
+from portal.procedure.labels import role_label
 
 log = logging.getLogger(__name__)
 

@@ -101,7 +101,7 @@ def describe(event: Event, names: dict[str, str]) -> str:
     if event.type == "case.filed":
         return _("filed the dispute")
     if event.type == "participant.added":
-        from portal.web.pages import role_label
+        from portal.procedure.labels import role_label
 
         name = names.get(str(body.get("user")), _("someone"))
         role = role_label(str(body.get("role")))
@@ -124,7 +124,7 @@ def describe(event: Event, names: dict[str, str]) -> str:
 
         return _("moved the case to %(state)s", state=state_label(str(body.get("to"))))
     if event.type == "deadline.reminded":
-        from portal.web.pages import role_label
+        from portal.procedure.labels import role_label
 
         owner = role_label(str(body.get("owner")))
         if body.get("kind") == "overdue":

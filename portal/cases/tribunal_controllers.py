@@ -16,7 +16,8 @@ from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
 from portal.errors import FormInvalid
 from portal.policy import Channel, case_access
-from portal.web.pages import page, role_label
+from portal.procedure.labels import role_label
+from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
 
 Req = Request[Any, Any, Any]

@@ -22,7 +22,7 @@ from portal.errors import FormInvalid
 from portal.i18n import _
 from portal.integrations.keys import ApiCaller
 from portal.integrations.schemas import NewCase
-from portal.web.viewer import Viewer
+from portal.procedure.people import Viewer
 
 
 @dataclass(frozen=True)

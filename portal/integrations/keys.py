@@ -25,7 +25,7 @@ from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, PortalError
 from portal.i18n import _
 from portal.integrations.tables import ApiKey, Integration
-from portal.web.viewer import Viewer
+from portal.procedure.people import Viewer
 
 INTEGRATION = "integration"
 """The role of an integration's account, and of its entries in the ledger."""

@@ -7,24 +7,24 @@ body after a blank line. Queued mail is sent by `portal.notifications.delivery`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from portal.i18n import language
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from portal.i18n import language, template_gettext, template_ngettext
 from portal.notifications.tables import OutboundMail
-from portal.web.pages import TEMPLATES_DIR
 
-_environment: Any = None
+EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
+
+_environment: Environment | None = None
 
 
-def _templates() -> Any:
+def _templates() -> Environment:
     global _environment
     if _environment is None:
-        from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-        from portal.i18n import template_gettext, template_ngettext
-
         env = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR / "email"),
+            loader=FileSystemLoader(EMAIL_TEMPLATES),
             autoescape=False,  # plain text
             undefined=StrictUndefined,
             extensions=["jinja2.ext.i18n"],

@@ -22,9 +22,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
-from portal.accounts import roles
+from portal.cases.categories import category_label, severity_label, state_label
+from portal.cases.evidence import no_preview_reason
 from portal.cases.submissions import AlreadyRecorded
-from portal.errors import PortalError
+from portal.errors import NotFound, PortalError
 from portal.i18n import (
     LANGUAGES,
     _,
@@ -32,31 +33,14 @@ from portal.i18n import (
     template_gettext,
     template_ngettext,
 )
+from portal.procedure.labels import role_label
 from portal.web.sent_once import already_recorded, one_time_token
+from portal.web.text import paragraphs
 from portal.web.viewer import SecondFactorNeeded
 
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-
-
-def role_label(role: str) -> str:
-    labels = {
-        roles.PARTY: _("Customer"),
-        roles.CLAIMANT: _("Claimant"),
-        roles.RESPONDENT: _("Respondent"),
-        roles.PLATFORM: _("For the platform"),
-        roles.PARTIES: _("Every party"),
-        roles.AGENT: _("Agent"),
-        roles.INVESTIGATOR: _("Investigator"),
-        roles.ASSESSOR: _("Assessor"),
-        roles.SUPERVISOR: _("Supervisor"),
-        roles.MEDIATOR: _("Mediator"),
-        roles.ARBITRATOR: _("Arbitrator"),
-        roles.LEGAL: _("Legal"),
-        "system": _("Portal"),
-    }
-    return labels.get(role, role)
 
 
 def _configure(engine: JinjaTemplateEngine) -> None:
@@ -65,10 +49,6 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         template_gettext, template_ngettext, newstyle=True
     )
-    from portal.cases.categories import category_label, severity_label, state_label
-    from portal.cases.evidence import no_preview_reason
-    from portal.web.text import paragraphs
-
     env.globals.update(
         LANGUAGES=LANGUAGES,
         current_language=current_language,
@@ -135,9 +115,9 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         return _redirect(request, "/account/second-factor")
     if isinstance(exc, AlreadyRecorded):
         return already_recorded(request, exc)
-    if isinstance(exc, PortalError):
+    if isinstance(exc, PortalError) and not isinstance(exc, NotFound):
         return _error_page(request, exc.status_code, _("That cannot be done"), str(exc))
-    if isinstance(exc, NotFoundException):
+    if isinstance(exc, (NotFound, NotFoundException)):
         return _error_page(
             request, 404, _("Not found"), _("There is nothing here, or you may not see it.")
         )

@@ -7,53 +7,20 @@ the second factor was passed. A deactivated account, or one whose epoch has move
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from portal.accounts.roles import NEEDS_SECOND_FACTOR, STAFF, SUPERVISOR
 from portal.accounts.tables import User
 from portal.i18n import negotiate, set_language
+from portal.procedure.people import Viewer
 
-
-@dataclass(frozen=True)
-class Viewer:
-    id: int
-    email: str
-    name: str
-    role: str
-    language: str
-    totp_enabled: bool
-    second_factor_passed: bool
-
-    @property
-    def actor_id(self) -> str:
-        """How the ledger names this person."""
-        return f"user:{self.id}"
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == SUPERVISOR
-
-    @property
-    def must_use_second_factor(self) -> bool:
-        return self.role in NEEDS_SECOND_FACTOR
-
-    @property
-    def cleared_for_cases(self) -> bool:
-        """May see cases: parties always; everyone else after enrolling and passing 2FA."""
-        if not self.must_use_second_factor:
-            return True
-        return self.totp_enabled and self.second_factor_passed
+__all__ = ["Viewer", "cleared_for_cases", "csrf_checker", "login_required", "viewer_of"]
 
 
 class SecondFactorNeeded(Exception):
@@ -131,8 +98,6 @@ def supervisor_only(
     cleared_for_cases(connection, handler)
     viewer = viewer_of(connection)
     if viewer is None or not viewer.is_supervisor:
-        from litestar.exceptions import NotFoundException
-
         raise NotFoundException()
 
 
@@ -142,8 +107,6 @@ def csrf_checker(request: Any) -> Any:
     Such routes are excluded from the middleware, which would otherwise read the whole
     body into memory to find the token; they check the same token themselves.
     """
-    from litestar.middleware.csrf import CSRFMiddleware
-
     config = request.app.csrf_config
     cookie = request.cookies.get(config.cookie_name)
     middleware = CSRFMiddleware(app=None, config=config)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from jinja2 import ChoiceLoader, DictLoader
 from portal.i18n import gettext, language
 from portal.pdf import worker
 from portal.pdf.render import RenderFailed, pdf_templates, render_pdf
-from portal.web.pages import role_label
+from portal.procedure.labels import role_label
 from tests.support import ROOT
 
 SIGNED_AT = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
