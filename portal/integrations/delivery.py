@@ -1,11 +1,10 @@
 """Sending webhook deliveries: signed, in the background, retried with backoff, logged.
 
-Every worker runs `run_deliverer`. A batch is claimed in a short transaction that counts
-the attempt and pushes `next_attempt_at` out by a lease (`FOR UPDATE SKIP LOCKED` on
-PostgreSQL; an IMMEDIATE transaction on SQLite), so no two workers send the same
-delivery at once. The batch is then posted concurrently with no transaction open, each
-request cut off after PORTAL_WEBHOOK_TIMEOUT_SECONDS: a slow or dead receiver costs the
-deliverer a timeout and the portal nothing. Each attempt is logged (status code, error,
+Every worker runs `run_deliverer`, the outbox's deliverer (`portal.outbox`): a batch is
+claimed under a lease, so no two workers send the same delivery at once. The batch is
+then posted concurrently with no transaction open, each request cut off after
+PORTAL_WEBHOOK_TIMEOUT_SECONDS: a slow or dead receiver costs the deliverer a timeout
+and the portal nothing. Each attempt is logged (status code, error,
 duration); a failure is retried after the backoff (PORTAL_WEBHOOK_BACKOFF_SECONDS, then
 doubling, at most an hour apart), and after `MAX_ATTEMPTS` the delivery is marked failed.
 Staff can replay any delivery from its log.
@@ -21,7 +20,6 @@ receiver can drop duplicates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -30,13 +28,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from piccolo.custom_types import Combinable
 
-from portal.database import is_sqlite, write_transaction
-from portal.errors import Conflict
+from portal import outbox
+from portal.database import write_transaction
+from portal.errors import Conflict, NotFound
 from portal.i18n import _
 from portal.integrations.addresses import AddressRefused, check_public
 from portal.integrations.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from portal.integrations.webhooks import unseal
+from portal.outbox import NEVER, Outbox
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 LONGEST_WAIT = timedelta(hours=1)
 BATCH = 20
-NEVER = datetime(9999, 12, 31, tzinfo=UTC)
-"""The `next_attempt_at` of finished deliveries: out of the due range of the index."""
 USER_AGENT = "dispute-portal-webhooks/1"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -57,7 +56,7 @@ def lease(settings: Settings) -> timedelta:
 
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """The wait after the `attempts`-th failure: base, 2 x base, 4 x base ... up to an hour."""
-    return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+    return outbox.backoff(attempts, timedelta(seconds=base_seconds), LONGEST_WAIT)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -77,67 +76,52 @@ class Claimed:
     secret_sealed: str
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> Combinable:
     return (WebhookDelivery.status == PENDING) & (WebhookDelivery.next_attempt_at <= now)
 
 
+WEBHOOKS = Outbox(
+    table=WebhookDelivery,
+    due=_due,
+    claimed_columns=(
+        WebhookDelivery.id,
+        WebhookDelivery.event_id,
+        WebhookDelivery.event_type,
+        WebhookDelivery.body,
+        WebhookDelivery.attempts,
+        WebhookDelivery.replay_requested,
+        WebhookDelivery.endpoint,
+    ),
+    log=log,
+    what="webhooks",
+)
+
+
 async def claim_due(settings: Settings, limit: int, now: datetime) -> list[Claimed]:
-    """Take up to `limit` due deliveries for this worker alone, for the length of a lease."""
-    engine = WebhookDelivery._meta.db
-    if not await WebhookDelivery.exists().where(_due(now)):
-        return []  # the usual answer, and then no write lock is taken
-    async with write_transaction(engine):
-        query = (
-            WebhookDelivery.select(WebhookDelivery.id)
-            .where(_due(now))
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
+    """Take up to `limit` due deliveries for this worker alone, for the length of a lease,
+    each with where it goes and the sealed secret it is signed with."""
+    claimed = await WEBHOOKS.claim(limit, now, lease(settings))
+    if not claimed:
+        return []
+    endpoints = {
+        row["id"]: row
+        for row in await WebhookEndpoint.select(
+            WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret_sealed
+        ).where(WebhookEndpoint.id.is_in(sorted({r["endpoint"] for r in claimed})))
+    }
+    return [
+        Claimed(
+            id=row["id"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            body=row["body"],
+            attempts=row["attempts"],
+            replay=row["replay_requested"],
+            url=endpoints[row["endpoint"]]["url"],
+            secret_sealed=endpoints[row["endpoint"]]["secret_sealed"],
         )
-        if not is_sqlite(engine):
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        ids = [row["id"] for row in await query]
-        if not ids:
-            return []
-        claimed = (
-            await WebhookDelivery.update(
-                {
-                    WebhookDelivery.attempts: WebhookDelivery.attempts + 1,
-                    WebhookDelivery.next_attempt_at: now + lease(settings),
-                }
-            )
-            .where(WebhookDelivery.id.is_in(ids) & _due(now))
-            .returning(
-                WebhookDelivery.id,
-                WebhookDelivery.event_id,
-                WebhookDelivery.event_type,
-                WebhookDelivery.body,
-                WebhookDelivery.attempts,
-                WebhookDelivery.replay_requested,
-                WebhookDelivery.endpoint,
-            )
-        )
-        endpoints = {
-            row["id"]: row
-            for row in await WebhookEndpoint.select(
-                WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret_sealed
-            ).where(WebhookEndpoint.id.is_in(sorted({r["endpoint"] for r in claimed})))
-        } if claimed else {}  # fmt: skip
-    return sorted(
-        (
-            Claimed(
-                id=row["id"],
-                event_id=row["event_id"],
-                event_type=row["event_type"],
-                body=row["body"],
-                attempts=row["attempts"],
-                replay=row["replay_requested"],
-                url=endpoints[row["endpoint"]]["url"],
-                secret_sealed=endpoints[row["endpoint"]]["secret_sealed"],
-            )
-            for row in claimed
-        ),
-        key=lambda delivery: delivery.id,
-    )
+        for row in claimed
+    ]
 
 
 @dataclass(frozen=True)
@@ -244,8 +228,7 @@ async def deliver_due(
     Call with no transaction open. `now` stands for the present when choosing what is
     due (tests pass a later one rather than wait for the backoff).
     """
-    if WebhookDelivery._meta.db.current_transaction.get() is not None:
-        raise RuntimeError("deliver_due posts to receivers: call it outside any transaction.")
+    WEBHOOKS.refuse_inside_transaction("deliver_due", "posts to receivers")
     claimed = await claim_due(settings, limit, now or datetime.now(UTC))
     if not claimed:
         return 0
@@ -260,21 +243,11 @@ async def deliver_due(
 
 async def run_deliverer(settings: Settings, interval: float, stop: asyncio.Event) -> None:
     """Deliver due webhooks every `interval` seconds until `stop` is set; errors are logged."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            await deliver_due(settings)
-        except Exception:
-            log.exception("Delivering webhooks failed; trying again in %.1f s", interval)
+    await WEBHOOKS.run(lambda: deliver_due(settings), interval, stop)
 
 
 async def replay(integration_id: int, delivery_id: int) -> None:
     """Send the delivery again, as it was (same body and event ID), with fresh retries."""
-    from litestar.exceptions import NotFoundException
-
     async with write_transaction(WebhookDelivery._meta.db):
         row = (
             await WebhookDelivery.select(
@@ -286,7 +259,7 @@ async def replay(integration_id: int, delivery_id: int) -> None:
             .first()
         )
         if row is None or row["integration"] != integration_id:
-            raise NotFoundException()
+            raise NotFound()
         if row["removed_at"] is not None:
             raise Conflict(_("This webhook was removed; its deliveries cannot be sent again."))
         await WebhookDelivery.update(

@@ -1,12 +1,11 @@
 """Sending the queued mail: each message claimed by one worker, sent outside any transaction.
 
-Every worker process runs `run_mailer`. A batch is claimed in a short transaction that
-counts the attempt and pushes `next_attempt_at` out by a lease (`FOR UPDATE SKIP LOCKED`
-on PostgreSQL; an IMMEDIATE transaction on SQLite, which lets one writer in at a time),
-so no other worker picks the same rows. The batch is then sent with no transaction open,
-and the outcome is recorded: `sent_at`, or `last_error` and a retry after 1, 2, 4 ...
-minutes (at most an hour apart), giving up after `MAX_ATTEMPTS`. A worker that dies
-mid-batch leaves its claims to expire: the mail is tried again when the lease ends.
+Every worker process runs `run_mailer`, the outbox's deliverer (`portal.outbox`): a
+batch is claimed for one worker under a lease, built and sent with no transaction open
+and off the event loop, and the outcome is recorded: `sent_at`, or `last_error` and a
+retry after 1, 2, 4 ... minutes (at most an hour apart), giving up after
+`MAX_ATTEMPTS`. A worker that dies mid-batch leaves its claims to expire: the mail is
+tried again when the lease ends.
 
 With no PORTAL_SMTP_URL, development writes each message to `<data dir>/outbox/` as an
 `.eml` file; production keeps the mail queued and says so in the log.
@@ -32,8 +31,9 @@ from urllib.parse import unquote, urlsplit
 
 from piccolo.columns.combination import And
 
-from portal.database import is_sqlite, write_transaction
+from portal.database import write_transaction
 from portal.notifications.tables import OutboundMail
+from portal.outbox import NEVER, Outbox, backoff
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,15 +46,11 @@ LEASE = timedelta(minutes=10)
 SMTP_TIMEOUT = 30.0
 SEVEN_BIT = policy.default.clone(cte_type="7bit")
 """Bodies in base64 or quoted-printable: any server takes them, 8BITMIME or not."""
-NEVER = datetime(9999, 12, 31, tzinfo=UTC)
-"""The `next_attempt_at` of sent and abandoned mail: it leaves the index's due range, so
-finding due mail stays cheap however much has been sent."""
 
 
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: 1 minute, 2, 4, ... up to an hour."""
-    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
-    return min(delay, LONGEST_RETRY)
+    return backoff(attempts, FIRST_RETRY, LONGEST_RETRY)
 
 
 @dataclass(frozen=True)
@@ -75,42 +71,25 @@ def _due(now: datetime) -> And:
     )
 
 
+MAIL = Outbox(
+    table=OutboundMail,
+    due=_due,
+    claimed_columns=(
+        OutboundMail.id,
+        OutboundMail.to_address,
+        OutboundMail.subject,
+        OutboundMail.body,
+        OutboundMail.created_at,
+        OutboundMail.attempts,
+    ),
+    log=log,
+    what="mail",
+)
+
+
 async def claim_due(limit: int, now: datetime) -> list[Claimed]:
     """Take up to `limit` due messages for this worker alone, for the length of a lease."""
-    engine = OutboundMail._meta.db
-    # A cheap read first: most seconds nothing is due, and then no write lock is taken.
-    if not await OutboundMail.exists().where(_due(now)):
-        return []
-    async with write_transaction(engine):
-        query = (
-            OutboundMail.select(OutboundMail.id)
-            .where(_due(now))
-            .order_by(OutboundMail.next_attempt_at)
-            .limit(limit)
-        )
-        if not is_sqlite(engine):
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        ids = [row["id"] for row in await query]
-        if not ids:
-            return []
-        rows = (
-            await OutboundMail.update(
-                {
-                    OutboundMail.attempts: OutboundMail.attempts + 1,
-                    OutboundMail.next_attempt_at: now + LEASE,
-                }
-            )
-            .where(OutboundMail.id.is_in(ids) & _due(now))
-            .returning(
-                OutboundMail.id,
-                OutboundMail.to_address,
-                OutboundMail.subject,
-                OutboundMail.body,
-                OutboundMail.created_at,
-                OutboundMail.attempts,
-            )
-        )
-    return sorted((Claimed(**row) for row in rows), key=lambda mail: mail.id)
+    return [Claimed(**row) for row in await MAIL.claim(limit, now, LEASE)]
 
 
 def build_message(settings: Settings, mail: Claimed) -> EmailMessage:
@@ -254,14 +233,21 @@ async def deliver_pending(
     own, and nothing waits on the mail server while holding a lock. `now` stands for the
     present when deciding what is due (tests use it to let the retry delays pass).
     """
-    if OutboundMail._meta.db.current_transaction.get() is not None:
-        raise RuntimeError("deliver_pending sends mail: call it outside any transaction.")
+    MAIL.refuse_inside_transaction("deliver_pending", "sends mail")
     if not settings.smtp_url and settings.is_production:
         log.warning("PORTAL_SMTP_URL is not set: mail stays queued until it is.")
         return 0
     claimed = await claim_due(limit, now or datetime.now(UTC))
     if not claimed:
         return 0
+    outcome = await asyncio.to_thread(_build_and_send, settings, claimed)
+    await _record(claimed, outcome)
+    return sum(1 for error in outcome.values() if error is None)
+
+
+def _build_and_send(settings: Settings, claimed: Sequence[Claimed]) -> dict[int, str | None]:
+    """Build each message and send the batch, off the event loop: each message's error,
+    or None once it is accepted (or written to the development outbox)."""
     batch: list[tuple[Claimed, EmailMessage]] = []
     outcome: dict[int, str | None] = {}
     for mail in claimed:
@@ -271,11 +257,10 @@ async def deliver_pending(
             outcome[mail.id] = _describe(exc)
     if batch:
         if settings.smtp_url:
-            outcome |= await asyncio.to_thread(_send_over_smtp, settings, batch)
+            outcome |= _send_over_smtp(settings, batch)
         else:
-            outcome |= await asyncio.to_thread(_write_outbox, settings.data_dir / "outbox", batch)
-    await _record(claimed, outcome)
-    return sum(1 for error in outcome.values() if error is None)
+            outcome |= _write_outbox(settings.data_dir / "outbox", batch)
+    return outcome
 
 
 async def run_mailer(settings: Settings, interval: float, stop: asyncio.Event) -> None:
@@ -284,13 +269,4 @@ async def run_mailer(settings: Settings, interval: float, stop: asyncio.Event) -
         log.warning("PORTAL_SMTP_URL is not set: no email will be sent; it stays queued.")
         await stop.wait()
         return
-    # The first look waits an interval too: starting workers have enough to do at once.
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            await deliver_pending(settings)
-        except Exception:
-            log.exception("Delivering mail failed; trying again in %.1f s", interval)
+    await MAIL.run(lambda: deliver_pending(settings), interval, stop)
