@@ -31,7 +31,6 @@ from ledger.tables import LedgerCheckpoint
 from portal.accounts.admin_controllers import AdminUsersController
 from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
-from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
 from portal.casefile.controllers import CaseFileController, VerifyController
 from portal.cases.constitution_controllers import (
@@ -68,6 +67,7 @@ from portal.web.pages import handle_error, template_config
 from portal.web.path_ids import path_ids_in_range
 from portal.web.same_origin import same_origin_only
 from portal.web.sent_once import answer_a_copy, sent_once_middleware
+from portal.web.sessions import DatabaseStore, session_config
 from portal.web.viewer import viewer_middleware, viewer_of
 
 log = logging.getLogger(__name__)

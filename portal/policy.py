@@ -5,26 +5,17 @@ case, so nobody can learn which references exist. Templates only render what the
 returned `CaseAccess` allows. A person's roles on a case come from the case's
 participants; a supervisor is on every case, because supervisors assign the work.
 
-Channels (BRIEF "The case room"):
-- `all`: everyone on the case;
-- `staff`: platform staff (agent, investigator, assessor, supervisor) and the platform's
-  legal team on the case;
+`CaseAccess.can_read` is the one rule for who reads a channel (`portal.procedure.
+channels`): the room, the case file's copies, emails and notices (`readers`) and the
+tribunal's own notices all ask it. A text someone may not read reaches them, at most,
+as its ledger entry with the text's hash. A legal user on a case acts for a side
+(`case_participant.acts_for`): the platform (its legal team, reading what staff read)
+or one party (that party's lawyer, reading the joint channel as the party does, but
+neither the party's caucus, which is its two members', nor the staff notes).
 
-A legal user on a case acts for a side (`case_participant.acts_for`): the platform (its
-legal team, reading what staff read) or one party (that party's lawyer, reading the joint
-channel as the party does, but neither the party's caucus, which is its two members',
-nor the staff notes).
-- `caucus`: a mediator with one party; each party's caucus is its own conversation;
-- `tribunal`: the arbitrators among themselves.
-
-`CaseAccess.can_read` is the one rule for who reads a channel: the room, the case file's
-copies, emails and notices (`readers`) and the tribunal's own notices all ask it. A text
-someone may not read reaches them, at most, as its ledger entry with the text's hash.
-
-Mediation (BRIEF "Mediation"): the sides are the claimant and the respondent, or, when no
-customer is the respondent, a staff member speaking for the platform (`platform`). The
-mediator is on the case only once they accepted; until then they see the invitation's
-summary and nothing else (`may_answer_invitation`).
+Mediation: the sides are the claimant and the respondent, or a staff member speaking for
+the platform (`platform`). A mediator is on the case once they accepted; until then
+they see the invitation's summary and nothing else (`may_answer_invitation`).
 """
 
 from __future__ import annotations
@@ -36,16 +27,28 @@ from typing import Any
 from portal.accounts import roles
 from portal.cases.tables import Case, CaseParticipant
 from portal.errors import NotFound
-from portal.procedure.people import Viewer
+from portal.procedure.acting import acting_role
+from portal.procedure.casefile_copies import (
+    COUNSEL_COPY_PREFIX,
+    STAFF_COPY,
+    counsel_copy,
+    party_copy,
+)
+from portal.procedure.channels import (
+    ALL,
+    CAUCUS,
+    CHANNELS,
+    PRIVATE_CHANNELS,
+    STAFF,
+    TRIBUNAL,
+    Channel,
+)
+from portal.procedure.people import Viewer, legal_side, sides
 
-ALL, STAFF, CAUCUS, TRIBUNAL = "all", "staff", "caucus", "tribunal"
-CHANNELS = (ALL, STAFF, CAUCUS, TRIBUNAL)
-PRIVATE_CHANNELS = frozenset((STAFF, CAUCUS, TRIBUNAL))
-
-STAFF_COPY = "staff"
-"""The case file's staff copy: the joint channel and the staff notes, nothing else."""
-COUNSEL_COPY_PREFIX = "counsel:"
-"""The case file's copy for a party's legal team (`counsel_copy`)."""
+# Declared elsewhere in the kernel; the areas ask the policy for them (re-exported).
+__all__ = ["ALL", "CAUCUS", "CHANNELS", "COUNSEL_COPY_PREFIX", "PRIVATE_CHANNELS", "STAFF",
+           "STAFF_COPY", "TRIBUNAL", "Channel", "counsel_copy", "legal_side", "party_copy",
+           "sides"]  # fmt: skip
 
 # A rejected case stays open for its 14 days of appeal: the claimant may still write
 # and add evidence to support the appeal.
@@ -53,51 +56,6 @@ CLOSED_STATES = frozenset(("closed", "withdrawn"))
 MEDIATION = "mediation"
 ARBITRATION = "arbitration"
 AWARDED = "awarded"
-
-
-# In which role a person acts on a case. Someone may hold two roles on one case (a
-# supervisor who also speaks for the platform, a party who is also its own lawyer's
-# client); the ledger names one per entry, the first of the order below for what they
-# do. Saying something is doing it in a channel; the other doings are named here.
-BEFORE_NEUTRAL = "before_neutral"
-"""Answering a mediator or a tribunal: agreeing, offering, ranking, challenging, signing."""
-MOVING = "moving"
-"""Taking an action of the case's table (among the roles the action allows)."""
-INVITING = "inviting"
-"""Naming the other side after filing."""
-ANSWERING = "answering"
-"""Answering questions put to the viewer."""
-EXPORTING = "exporting"
-"""Exporting the case file: no preference, the first role by name."""
-ACTING_ORDER: dict[str, tuple[str, ...]] = {
-    ALL: (
-        roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.ARBITRATOR,
-        roles.ASSESSOR, roles.INVESTIGATOR, roles.AGENT, roles.SUPERVISOR, roles.LEGAL,
-    ),
-    STAFF: (roles.INVESTIGATOR, roles.ASSESSOR, roles.AGENT, roles.SUPERVISOR),
-    CAUCUS: (roles.MEDIATOR, roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM),
-    TRIBUNAL: (roles.ARBITRATOR,),
-    BEFORE_NEUTRAL: (*roles.PARTY_SIDES, roles.MEDIATOR, roles.ARBITRATOR),
-    MOVING: (
-        roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.AGENT,
-        roles.INVESTIGATOR, roles.ASSESSOR, roles.SUPERVISOR,
-    ),
-    INVITING: (roles.CLAIMANT, roles.AGENT, roles.SUPERVISOR),
-    ANSWERING: (roles.RESPONDENT, roles.CLAIMANT),
-    EXPORTING: (),
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Channel:
-    """A conversation the viewer may read: a channel, and for a caucus, whose it is."""
-
-    name: str
-    party_id: int | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.name}:{self.party_id}" if self.party_id else self.name
 
 
 @dataclass(frozen=True)
@@ -142,15 +100,8 @@ class CaseAccess:
         return self.state not in CLOSED_STATES
 
     def acting_role(self, doing: str, allowed: Collection[str] | None = None) -> str:
-        """The one role the viewer acts in when `doing` (a channel they speak in, or one
-        of the doings of `ACTING_ORDER`): the first of its order they hold, among
-        `allowed` (the roles an action admits) if given; else the first they hold by name.
-        """
-        held = self.roles if allowed is None else self.roles & frozenset(allowed)
-        for role in ACTING_ORDER[doing]:
-            if role in held:
-                return role
-        return sorted(held or self.roles)[0]
+        """The one role the viewer acts in when `doing` (`portal.procedure.acting`)."""
+        return acting_role(self.roles, doing, allowed)
 
     def can_read(self, channel: str, party_id: int | None = None) -> bool:
         """Whether the viewer may read the text said in `channel` (for a caucus, the caucus
@@ -204,6 +155,29 @@ class CaseAccess:
     @property
     def can_invite_respondent(self) -> bool:
         return self.is_open and bool(self.roles & {roles.CLAIMANT, roles.AGENT, roles.SUPERVISOR})
+
+    @property
+    def may_name_respondent(self) -> bool:
+        """The room offers to name the other side while the case has none and the viewer
+        is not it."""
+        on_case = self.roles | self.other_roles
+        return self.can_invite_respondent and roles.RESPONDENT not in on_case
+
+    @property
+    def may_add_platform_records(self) -> bool:
+        """Platform records come from the platform: its staff on the case add them."""
+        return self.is_staff and self.can_add_evidence()
+
+    @property
+    def reads_every_request(self) -> bool:
+        """Staff read every request for information on the case; anyone else the ones
+        put to them."""
+        return self.is_staff
+
+    def may_answer_request(self, addressee: int) -> bool:
+        """The respondent answers the questions put to them (the claimant answers a
+        request for information by the case's own action)."""
+        return addressee == self.viewer.id and roles.RESPONDENT in self.roles
 
     @property
     def can_ask_respondent(self) -> bool:
@@ -345,17 +319,6 @@ class CaseAccess:
         return issued or self.can_read_award_draft
 
 
-def party_copy(user_id: int) -> str:
-    """The case file's copy for one party."""
-    return f"party:user:{user_id}"
-
-
-def counsel_copy(party_id: int) -> str:
-    """The case file's copy for one party's legal team: what its lawyer reads in the room,
-    the party's copy without the party's caucus."""
-    return f"{COUNSEL_COPY_PREFIX}user:{party_id}"
-
-
 async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
     """The case and what the viewer may do on it; 404 if they are not on it."""
     case = await Case.select().where(Case.ref == ref).first()
@@ -378,21 +341,6 @@ async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAcc
         other_roles=frozenset(p["role"] for p in participants if p["user"] != viewer.id),
         acts_for=legal_side(participants, viewer.id),
     )
-
-
-def legal_side(participants: list[dict[str, Any]], user_id: int) -> int | None:
-    """The party a legal participant acts for; None when they act for the platform."""
-    legal = (p for p in participants if p["user"] == user_id and p["role"] == roles.LEGAL)
-    return next((p["acts_for"] for p in legal), None)
-
-
-def sides(participants: list[dict[str, Any]]) -> tuple[int, ...]:
-    """The parties, in a stable order: the claimant, then respondents or the platform."""
-    order = {side: n for n, side in enumerate(roles.PARTY_SIDES)}
-    found = sorted(
-        (order[p["role"]], p["user"]) for p in participants if p["role"] in order
-    )
-    return tuple(dict.fromkeys(user for _rank, user in found))
 
 
 def may_see_dashboard(viewer: Viewer | None) -> bool:

@@ -19,6 +19,7 @@ from portal.errors import Conflict, FormInvalid, PortalError
 from portal.i18n import _
 from portal.notifications.mail import queue_mail
 from portal.procedure.labels import role_label
+from portal.procedure.standing import may_deactivate
 
 LIST_LIMIT = 200
 """Rows on one page of the user list; a filter narrows a longer list."""
@@ -143,7 +144,7 @@ async def _send_invitation(
 
 async def deactivate(user_id: int, *, by: int) -> None:
     """The account can no longer log in, and every session of it ends on its next request."""
-    if user_id == by:
+    if not may_deactivate(by, user_id):
         raise Conflict(
             _("You cannot deactivate your own account. Ask another supervisor to do it.")
         )

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.accounts import second_factor, service
-from portal.accounts.sessions import SESSION_COOKIE, rotate_session
+from portal.accounts import profile, second_factor, service
 from portal.accounts.tables import WebSession
 from portal.errors import FormInvalid, PortalError
 from portal.i18n import LANGUAGES, current_language
 from portal.web.pages import page
+from portal.web.sessions import SESSION_COOKIE, rotate_session
 from portal.web.viewer import login_required, viewer_of
 
 Req = Request[Any, Any, Any]
@@ -140,9 +140,7 @@ class AccountController(Controller):
         if choice in LANGUAGES:
             viewer = viewer_of(request)
             if viewer:
-                from portal.accounts.tables import User
-
-                await User.update({User.language: choice}).where(User.id == viewer.id)
+                await profile.choose_language(viewer.id, choice)
             response.set_cookie(
                 "portal_lang",
                 choice,

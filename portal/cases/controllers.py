@@ -24,6 +24,7 @@ from portal.cases.uploads import receive_form
 from portal.errors import FormInvalid, NotAllowed, PortalError
 from portal.i18n import _
 from portal.policy import CAUCUS, CHANNELS, CaseAccess, Channel, case_access
+from portal.procedure.standing import standing
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, csrf_checker, viewer_of
 
@@ -104,7 +105,7 @@ class CaseController(Controller):
             Case.deadline_at,
             Case.next_step_by,
         )
-        if not viewer.is_supervisor:
+        if not standing(viewer).sees_every_case:
             mine = CaseParticipant.select(CaseParticipant.case).where(
                 CaseParticipant.user == viewer.id
             )
@@ -146,7 +147,7 @@ class CaseController(Controller):
     @post("/new", opt={"exclude_from_csrf": True}, request_max_body_size=None)
     async def file(self, request: Req) -> Response[Any] | Template:
         viewer = _viewer(request)
-        if viewer.role != "party":
+        if not standing(viewer).may_file_dispute:
             raise NotFoundException()
         settings = request.app.state.settings
         received = await receive_form(

@@ -155,7 +155,7 @@ class EvidenceController(Controller):
     async def paste(self, request: Req, ref: str) -> Response[Any] | Template:
         """A platform record pasted as text (order history, logs), kept as a `.txt` file."""
         case, access = await case_access(_viewer(request), ref)
-        if not evidence.may_add_platform_records(access):
+        if not access.may_add_platform_records:
             raise NotAllowed(_("Only the platform's staff can add platform records."))
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         settings = request.app.state.settings

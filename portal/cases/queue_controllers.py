@@ -17,6 +17,7 @@ from portal.cases import deadlines, queues
 from portal.cases.categories import CATEGORIES
 from portal.errors import FormInvalid, PortalError
 from portal.policy import case_access
+from portal.procedure.standing import standing
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, supervisor_only, viewer_of
 
@@ -27,7 +28,7 @@ QUERY = ("tab", "state", "category", "priority", "after")
 def staff_only(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     cleared_for_cases(connection, handler)
     viewer = viewer_of(connection)
-    if viewer is None or not viewer.is_staff:
+    if viewer is None or not standing(viewer).works_the_queue:
         raise NotFoundException()
 
 

@@ -18,7 +18,8 @@ from portal.accounts.tables import User
 from portal.cases.events import record
 from portal.cases.tables import CaseParticipant
 from portal.i18n import _
-from portal.policy import BEFORE_NEUTRAL, CaseAccess
+from portal.policy import CaseAccess
+from portal.procedure.acting import BEFORE_NEUTRAL
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from portal.i18n import (
     template_ngettext,
 )
 from portal.procedure.labels import role_label
+from portal.procedure.standing import standing
 from portal.web.sent_once import already_recorded, one_time_token
 from portal.web.text import paragraphs
 from portal.web.viewer import SecondFactorNeeded
@@ -58,6 +59,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         severity_label=severity_label,
         no_preview_reason=no_preview_reason,
         one_time_token=one_time_token,
+        standing=standing,
     )
     env.filters["paragraphs"] = paragraphs
     env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"

@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from portal.accounts.tables import User
 from portal.i18n import negotiate, set_language
 from portal.procedure.people import Viewer
+from portal.procedure.standing import standing
 
 __all__ = ["Viewer", "cleared_for_cases", "csrf_checker", "login_required", "viewer_of"]
 
@@ -97,7 +98,7 @@ def supervisor_only(
 ) -> None:
     cleared_for_cases(connection, handler)
     viewer = viewer_of(connection)
-    if viewer is None or not viewer.is_supervisor:
+    if viewer is None or not standing(viewer).administers:
         raise NotFoundException()
 
 
