@@ -60,6 +60,15 @@ class Notice:
     step: str = ""
 
 
+def step_notice(template: str, step: str, subject: Text, body: Text) -> Notice:
+    return Notice(template, subject, body, step)
+
+
+def paragraph(*lines: str) -> str:
+    """Lines of one paragraph of a notice; an empty one (a missing option) is left out."""
+    return "\n".join(line for line in lines if line)
+
+
 @dataclass(frozen=True)
 class EntryType:
     """One type of ledger entry.
