@@ -11,6 +11,7 @@ from typing import Any
 
 from portal.i18n import language
 from portal.notifications.tables import OutboundMail
+from portal.procedure import entries
 from portal.web.pages import TEMPLATES_DIR
 
 _environment: Any = None
@@ -38,9 +39,11 @@ def _templates() -> Any:
 
 
 def render_mail(template: str, lang: str, **context: Any) -> tuple[str, str]:
-    """(subject, body) of `templates/email/<template>.txt` in `lang`."""
+    """(subject, body) of `templates/email/<template>.txt` in `lang`; the subject and first
+    paragraph of a notice an entry causes are the registry's (`notice_subject`, `notice_body`)."""
     with language(lang):
-        text = _templates().get_template(f"{template}.txt").render(**context)
+        told = entries.notice_text(template, context)
+        text = _templates().get_template(f"{template}.txt").render(**context, **told)
     subject, _sep, body = text.lstrip().partition("\n\n")
     return " ".join(subject.split()), body.strip() + "\n"
 

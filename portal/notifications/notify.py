@@ -5,7 +5,7 @@ notification and the queued email commit with the change or not at all. Each rea
 gets the text in their own language; the email's subject is also the line shown in
 the portal, so the two always say the same thing. Where the notice is one an entry's
 type declares (`portal.procedure.entries`), its subject and first paragraph are the
-registry's, and the template around them gives the greeting and the link.
+registry's (`render_mail` asks it), and the template gives the greeting and the link.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.accounts.tables import User
-from portal.i18n import language
 from portal.notifications.mail import render_mail
 from portal.notifications.tables import Notification, OutboundMail
-from portal.procedure import entries
 from portal.settings import Settings
 
 _site: dict[str, str] = {}
@@ -66,11 +64,14 @@ async def notify(
     now = datetime.now(UTC)
     notes, mails = [], []
     for reader in sorted(readers, key=lambda row: row["id"]):
-        values = {"ref": case_ref, "link": absolute_link(link),
-                  "recipient_name": reader["name"], **context}  # fmt: skip
-        with language(reader["language"]):
-            told = entries.notice_text(template, values)  # what the entry's type declares
-        subject, body = render_mail(template, reader["language"], **values, **told)
+        subject, body = render_mail(
+            template,
+            reader["language"],
+            ref=case_ref,
+            link=absolute_link(link),
+            recipient_name=reader["name"],
+            **context,
+        )
         notes.append(
             Notification(
                 user=reader["id"],
