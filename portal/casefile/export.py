@@ -270,7 +270,7 @@ async def _context(
                     "at": event.at,
                     "who": names.get(event.actor_id, event.actor_id) if shown else "",
                     "role": role_label(event.actor_role) if shown else "",
-                    "what": describe(event, names) if shown else "",
+                    "what": describe(event, names) if shown else None,
                     "shown": shown,
                     "leaf": leaf,
                 }

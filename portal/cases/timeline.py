@@ -14,10 +14,15 @@ from typing import Any
 
 from ledger.tables import LedgerEntry
 from portal.accounts.tables import User
+from portal.cases.categories import category_label, severity_label, state_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import CaseParticipant, Evidence, InfoRequest, Proposal, Statement, Survey
-from portal.i18n import _, ngettext
+from portal.i18n import _
 from portal.policy import CAUCUS, CaseAccess
+from portal.procedure import entries
+from portal.procedure.entries import Reading, Words
+from portal.procedure.labels import role_label
+from portal.procedure.entries import channel_label as channel_label  # the room's labels
 
 
 @dataclass(frozen=True)
@@ -95,121 +100,16 @@ async def names_for(events: list[Event], people: list[dict[str, Any]]) -> dict[s
     return names
 
 
-def describe(event: Event, names: dict[str, str]) -> str:
-    """One line saying what happened, in the reader's language."""
-    body = event.body
-    if event.type == "case.filed":
-        return _("filed the dispute")
-    if event.type == "participant.added":
-        from portal.procedure.labels import role_label
-
-        name = names.get(str(body.get("user")), _("someone"))
-        role = role_label(str(body.get("role")))
-        client = body.get("acts_for")
-        if isinstance(client, str) and client != "platform":
-            return _(
-                "added %(name)s as %(role)s for %(party)s",
-                name=name,
-                role=role,
-                party=names.get(client, _("someone")),
-            )
-        return _("added %(name)s as %(role)s", name=name, role=role)
-    if event.type == "statement.submitted":
-        return _("wrote in %(channel)s", channel=channel_label(str(body.get("channel"))))
-    if event.type == "evidence.added":
-        count = len(body.get("files", []))
-        return ngettext("added %(num)s file", "added %(num)s files", count)
-    if event.type == "case.transitioned":
-        from portal.cases.categories import state_label
-
-        return _("moved the case to %(state)s", state=state_label(str(body.get("to"))))
-    if event.type == "deadline.reminded":
-        from portal.procedure.labels import role_label
-
-        owner = role_label(str(body.get("owner")))
-        if body.get("kind") == "overdue":
-            return _(
-                "sent a reminder that the deadline has passed (next step: %(role)s)", role=owner
-            )
-        return _("sent a reminder that the deadline is near (next step: %(role)s)", role=owner)
-    if event.type == "evidence.downloaded":
-        name = str(body.get("name", ""))
-        if name.startswith("sha256:"):
-            return _("downloaded a file")
-        return _("downloaded %(name)s", name=name)
-    if event.type == "mediator.proposed":
-        return _("proposed %(name)s as the mediator", name=str(body.get("name", "")))
-    if event.type == "mediator.disclosed":
-        if body.get("disclosure") == "none":
-            return _("signed the disclosure: nothing to disclose")
-        return _("signed the disclosure: %(text)s", text=str(body.get("disclosure", "")))
-    if event.type in ("mediation.started", "mediation.extended"):
-        until = str(body.get("period_ends", ""))[:10]
-        if event.type == "mediation.started":
-            return _("started the mediation, which runs until %(date)s", date=until)
-        return _("extended the mediation until %(date)s", date=until)
-    simple = _SIMPLE.get(event.type)
-    return simple() if simple else event.type
+def words_for(names: dict[str, str]) -> Words:
+    """The labels an entry's reading needs, from the case area and the web layer's roles."""
+    return Words(names=names, role=role_label, state=state_label, category=category_label,
+                 severity=severity_label)  # fmt: skip
 
 
-_SIMPLE = {
-    "mediator.objected": lambda: _("objected to the mediator"),
-    "mediator.agreed": lambda: _("agreed to the mediator"),
-    "mediator.invited": lambda: _("invited the mediator"),
-    "mediator.declined": lambda: _("declined to mediate"),
-    "mediator.lapsed": lambda: _("noted that the mediator did not answer in time"),
-    "offer.made": lambda: _("made a settlement offer"),
-    "offer.accepted": lambda: _("accepted an offer"),
-    "offer.rejected": lambda: _("rejected an offer"),
-    "offer.expired": lambda: _("noted that an offer expired"),
-    "settlement.drafted": lambda: _("drew up the settlement agreement"),
-    "settlement.signed": lambda: _("signed the settlement agreement"),
-    "settlement.downloaded": lambda: _("downloaded the settlement agreement"),
-    "arbitration.started": lambda: _("started the arbitration"),
-    "arbitration.list_sent": lambda: _("sent a list of candidate arbitrators"),
-    "arbitration.list_answered": lambda: _("struck and ranked the list of candidates"),
-    "arbitration.list_exhausted": lambda: _("noted that no candidate of a list is left"),
-    "arbitration.no_candidates": lambda: _("noted that no arbitrator on the roster can be listed"),
-    "participant.removed": lambda: _("removed someone from the case"),
-    "arbitration.list_closed": lambda: _("closed the list of candidates"),
-    "arbitrator.nominated": lambda: _("named an arbitrator"),
-    "arbitrator.invited": lambda: _("invited an arbitrator"),
-    "arbitrator.disclosed": lambda: _("signed an arbitrator's disclosure"),
-    "arbitrator.appointed": lambda: _("joined the tribunal"),
-    "arbitrator.declined": lambda: _("declined to arbitrate"),
-    "arbitrator.lapsed": lambda: _("noted that an arbitrator did not answer in time"),
-    "arbitrator.challenged": lambda: _("challenged an arbitrator"),
-    "challenge.decided": lambda: _("decided a challenge"),
-    "arbitrator.removed": lambda: _("removed an arbitrator"),
-    "tribunal.constituted": lambda: _("noted that the tribunal is complete"),
-    "timetable.set": lambda: _("set the timetable"),
-    "timetable.next": lambda: _("moved the case on to the next date of the timetable"),
-    "order.issued": lambda: _("issued a procedural order"),
-    "extension.asked": lambda: _("asked for more time"),
-    "extension.granted": lambda: _("granted more time"),
-    "extension.refused": lambda: _("refused more time"),
-    "award.drafted": lambda: _("saved a draft of the award"),
-    "award.signed": lambda: _("signed the award"),
-    "award.dissented": lambda: _("recorded a dissent"),
-    "award.issued": lambda: _("issued the award"),
-    "award.downloaded": lambda: _("downloaded the award"),
-    "correction.asked": lambda: _("asked for a correction of the award"),
-    "award.addendum": lambda: _("issued an addendum to the award"),
-    "correction.refused": lambda: _("refused a correction of the award"),
-    "casefile.exported": lambda: _("exported a signed case file"),
-    "evidence.integrity_failed": lambda: _(
-        "found that a stored file failed its integrity check, and did not send it"
-    ),
-}
-
-
-def channel_label(channel: str) -> str:
-    return {
-        "all": _("All"),
-        "staff": _("Staff notes"),
-        "caucus": _("Caucus"),
-        "tribunal": _("Tribunal"),
-    }.get(channel, channel)
+def describe(event: Event, names: dict[str, str]) -> Reading:
+    """What happened, in the reader's language, as the registry of entry types reads it:
+    one line, then the reasons and answers it carries (the case file shows the same)."""
+    return entries.read(event.type, event.body, words_for(names))
 
 
 async def statements(case_id: int, access: CaseAccess, channel: str, party_id: int | None):

@@ -5,7 +5,7 @@ transaction as the move of the case it announces: a move that rolls back announc
 nothing, and a committed move is never left unannounced. Sending is the deliverer's
 (`portal.integrations.delivery`), in the background, never on a request's path.
 
-Events:
+Events (declared by the entry types that announce them, `portal.procedure.entries`):
 - `case.state_changed`: every move of a case;
 - `case.outcome_recorded`: a move that decides the case, or records its remedy as done;
 - `case.remedy_due`: the case enters a state where the platform owes the remedy
@@ -33,11 +33,12 @@ from portal.integrations.keys import ApiCaller
 from portal.integrations.schemas import CreatedWebhook, Webhook
 from portal.integrations.status import DECISIONS, REMEDY_DONE, case_status
 from portal.integrations.tables import WebhookDelivery, WebhookEndpoint
+from portal.procedure import entries
 
-STATE_CHANGED = "case.state_changed"
-OUTCOME_RECORDED = "case.outcome_recorded"
-REMEDY_DUE = "case.remedy_due"
-EVENT_TYPES = (STATE_CHANGED, OUTCOME_RECORDED, REMEDY_DUE)
+# The events are the registry's: the entry of a case's move declares what it announces.
+MOVED = "case.transitioned"
+STATE_CHANGED, OUTCOME_RECORDED, REMEDY_DUE = entries.webhook_events(MOVED)
+EVENT_TYPES = entries.all_webhook_events()
 
 REMEDY_DUE_STATES = states.BY_ACTION[REMEDY_DONE].sources
 OUTCOME_ACTIONS = frozenset((*DECISIONS, REMEDY_DONE))

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from portal.i18n import language, template_gettext, template_ngettext
 from portal.notifications.tables import OutboundMail
+from portal.procedure import entries
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
 
@@ -38,9 +39,11 @@ def _templates() -> Environment:
 
 
 def render_mail(template: str, lang: str, **context: Any) -> tuple[str, str]:
-    """(subject, body) of `templates/email/<template>.txt` in `lang`."""
+    """(subject, body) of `templates/email/<template>.txt` in `lang`; the subject and first
+    paragraph of a notice an entry causes are the registry's (`notice_subject`, `notice_body`)."""
     with language(lang):
-        text = _templates().get_template(f"{template}.txt").render(**context)
+        told = entries.notice_text(template, context)
+        text = _templates().get_template(f"{template}.txt").render(**context, **told)
     subject, _sep, body = text.lstrip().partition("\n\n")
     return " ".join(subject.split()), body.strip() + "\n"
 

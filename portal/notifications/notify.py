@@ -3,7 +3,9 @@
 `notify` is called by the service that made the change, inside its transaction: the
 notification and the queued email commit with the change or not at all. Each reader
 gets the text in their own language; the email's subject is also the line shown in
-the portal, so the two always say the same thing.
+the portal, so the two always say the same thing. Where the notice is one an entry's
+type declares (`portal.procedure.entries`), its subject and first paragraph are the
+registry's (`render_mail` asks it), and the template gives the greeting and the link.
 """
 
 from __future__ import annotations
