@@ -21,8 +21,8 @@ from portal.i18n import _
 from portal.policy import CAUCUS, CaseAccess
 from portal.procedure import entries
 from portal.procedure.entries import Reading, Words
-from portal.procedure.labels import role_label
 from portal.procedure.entries import channel_label as channel_label  # the room's labels
+from portal.procedure.labels import role_label
 
 
 @dataclass(frozen=True)
