@@ -27,9 +27,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.accounts import roles
+from portal.accounts.roles import (
+    AGENT,
+    ASSESSOR,
+    CLAIMANT,
+    INVESTIGATOR,
+    MEDIATOR,
+    RESPONDENT,
+    SUPERVISOR,
+)
 from portal.i18n import N_, _
 from portal.procedure.table import (
-    SYSTEM, Action, Field, Hours, Procedure, Refused, State, action,
+    SYSTEM,
+    Action,
+    Field,
+    Hours,
+    Procedure,
+    Refused,
+    State,
+    action,
 )  # fmt: skip
 
 SUBMITTED = "submitted"
@@ -123,6 +139,9 @@ def taken_up_by_viewer(case: Mapping[str, Any], access: Any, now: datetime) -> s
     return _("Another assessor is reconsidering this proposal.")
 
 
+# A rejection's deadline is the claimant's window to appeal, and an impasse's the parties'
+# window to ask for arbitration: rights, not steps owed, so nobody is late when one goes
+# unused (`reminded=False`).
 def _state(name: str, label: str, owner: str | None = None, hours: tuple[int, int] | None = None,
            queue: str | None = None, reminded: bool = True, final: bool = False,
            meaning: str = "") -> State:  # fmt: skip
@@ -130,41 +149,38 @@ def _state(name: str, label: str, owner: str | None = None, hours: tuple[int, in
                  reminded and not final, queue, final, meaning)  # fmt: skip
 
 
-A, I, S = roles.AGENT, roles.INVESTIGATOR, roles.ASSESSOR
-C = roles.CLAIMANT
-
 _STATES = (
-    _state(SUBMITTED, N_("Submitted"), A, (24, 4), "untriaged",
+    _state(SUBMITTED, N_("Submitted"), AGENT, (24, 4), "untriaged",
            meaning="Filed; first review (triage) has not started."),
-    _state(TRIAGE, N_("In first review"), A, (24, 4), "untriaged",
+    _state(TRIAGE, N_("In first review"), AGENT, (24, 4), "untriaged",
            meaning="An agent decides category, severity and whether it is in scope."),
-    _state(AWAITING_INFO, N_("Waiting for information"), C, (120, 72), "untriaged",
+    _state(AWAITING_INFO, N_("Waiting for information"), CLAIMANT, (120, 72), "untriaged",
            meaning="The claimant owes an answer; the staff's clock is paused."),
-    _state(INVESTIGATION, N_("Under investigation"), I, (120, 48), "investigation",
-           meaning="An investigator gathers the platform's records."),
-    _state(ASSESSMENT, N_("In assessment"), S, (72, 24), "assessment",
+    _state(INVESTIGATION, N_("Under investigation"), INVESTIGATOR, (120, 48),
+           "investigation", meaning="An investigator gathers the platform's records."),
+    _state(ASSESSMENT, N_("In assessment"), ASSESSOR, (72, 24), "assessment",
            meaning="An assessor (never the investigator) writes the proposal."),
-    _state(PROPOSED, N_("Proposal made"), C, (168, 72),
+    _state(PROPOSED, N_("Proposal made"), CLAIMANT, (168, 72),
            meaning="The claimant accepts, objects, or asks for mediation or arbitration."),
-    _state(OBJECTED, N_("Proposal objected to"), S, (72, 24), "assessment",
+    _state(OBJECTED, N_("Proposal objected to"), ASSESSOR, (72, 24), "assessment",
            meaning="A party objected; another assessor is to reconsider."),
-    _state(RECONSIDERATION, N_("In reconsideration"), S, (72, 24), "assessment",
+    _state(RECONSIDERATION, N_("In reconsideration"), ASSESSOR, (72, 24), "assessment",
            meaning="The assessor who took it up writes the revised proposal."),
-    _state(REJECTED, N_("Rejected"), C, (336, 336), reminded=False,
+    _state(REJECTED, N_("Rejected"), CLAIMANT, (336, 336), reminded=False,
            meaning="Rejected with reasons; the claimant has 14 days to appeal."),
-    _state(APPEALED, N_("Rejection appealed"), roles.SUPERVISOR, (72, 24),
+    _state(APPEALED, N_("Rejection appealed"), SUPERVISOR, (72, 24),
            meaning="A supervisor upholds or overturns the rejection."),
-    _state(RESOLVED, N_("Resolved"), A, (120, 48),
+    _state(RESOLVED, N_("Resolved"), AGENT, (120, 48),
            meaning="The proposal was accepted; staff carry out the remedy."),
-    _state(MEDIATION, N_("In mediation"), roles.SUPERVISOR, (72, 24),
+    _state(MEDIATION, N_("In mediation"), SUPERVISOR, (72, 24),
            meaning="A supervisor proposes a mediator, who then talks to both sides."),
-    _state(IMPASSE, N_("Mediation at an impasse"), C, (336, 336), reminded=False,
+    _state(IMPASSE, N_("Mediation at an impasse"), CLAIMANT, (336, 336), reminded=False,
            meaning="The parties have 14 days to ask for arbitration; otherwise it closes."),
-    _state(SETTLED, N_("Settled"), A, (120, 48),
+    _state(SETTLED, N_("Settled"), AGENT, (120, 48),
            meaning="Everyone signed the settlement; staff carry out what it says."),
-    _state(ARBITRATION, N_("In arbitration"), roles.SUPERVISOR, (72, 24),
+    _state(ARBITRATION, N_("In arbitration"), SUPERVISOR, (72, 24),
            meaning="A supervisor chooses the rules; then the tribunal's timetable runs."),
-    _state(AWARDED, N_("Award issued"), A, (120, 48),
+    _state(AWARDED, N_("Award issued"), AGENT, (120, 48),
            meaning="The tribunal's award binds; staff carry out what it says."),
     _state(WITHDRAWN, N_("Withdrawn"), final=True, meaning="The claimant withdrew the case."),
     _state(CLOSED, N_("Closed"), final=True,
@@ -174,8 +190,8 @@ _STATES = (
 OPEN_STATES = frozenset(s.name for s in _STATES if not s.final)
 FINAL_STATES = frozenset(s.name for s in _STATES if s.final)
 
-LEAD = (roles.SUPERVISOR,)
-PARTY_SIDES = (roles.CLAIMANT, roles.RESPONDENT)
+LEAD = (SUPERVISOR,)
+PARTY_SIDES = (CLAIMANT, RESPONDENT)
 
 REASONS = (Field("reasons", N_("Your reasons"), kind="textarea"),)
 NOTE = (Field("reasons", N_("A note (optional)"), required=False, kind="textarea"),)
@@ -189,41 +205,43 @@ PROPOSAL = (
 )
 
 _ACTIONS = (
-    action("start_review", (SUBMITTED,), TRIAGE, (A, *LEAD), N_("Start first review"),
+    action("start_review", (SUBMITTED,), TRIAGE, (AGENT, *LEAD), N_("Start first review"),
            form=NOTE),
-    action("request_info", (TRIAGE,), AWAITING_INFO, (A, *LEAD),
+    action("request_info", (TRIAGE,), AWAITING_INFO, (AGENT, *LEAD),
            N_("Ask the claimant for information"),
            form=(Field("questions", N_("Questions for the claimant"), kind="textarea"),
                  Field("due_date", N_("Answer due by"), kind="date"))),
-    action("answer_info", (AWAITING_INFO,), TRIAGE, (C,), N_("Send your answer"),
+    action("answer_info", (AWAITING_INFO,), TRIAGE, (CLAIMANT,), N_("Send your answer"),
            form=(Field("answer", N_("Your answer"), kind="textarea"),)),
-    action("accept", (TRIAGE,), INVESTIGATION, (A, *LEAD), N_("Accept for investigation"),
+    action("accept", (TRIAGE,), INVESTIGATION, (AGENT, *LEAD), N_("Accept for investigation"),
            form=(Field("category", N_("Category"), kind="choice"),  # the platform's categories
                  Field("severity", N_("Severity"), kind="choice", choices=SEVERITIES),
                  Field("in_scope", N_("In scope?"), kind="choice", choices=YES_NO))),
-    action("reject", (TRIAGE,), REJECTED, (A, *LEAD), N_("Reject"),
+    action("reject", (TRIAGE,), REJECTED, (AGENT, *LEAD), N_("Reject"),
            form=(Field("in_scope", N_("In scope?"), required=False, kind="choice",
                        choices=YES_NO), *REASONS)),
-    action("appeal", (REJECTED,), APPEALED, (C,), N_("Appeal the rejection"),
+    action("appeal", (REJECTED,), APPEALED, (CLAIMANT,), N_("Appeal the rejection"),
            within_appeal_window, form=REASONS),
     action("uphold_rejection", (APPEALED,), CLOSED, LEAD, N_("Uphold the rejection"),
            form=REASONS),
     action("overturn_rejection", (APPEALED,), TRIAGE, LEAD, N_("Overturn the rejection"),
            form=REASONS),
-    action("hand_over", (INVESTIGATION,), ASSESSMENT, (I, *LEAD), N_("Hand over to assessment"),
+    action("hand_over", (INVESTIGATION,), ASSESSMENT, (INVESTIGATOR, *LEAD),
+           N_("Hand over to assessment"),
            form=(Field("summary", N_("What the investigation found"), kind="textarea"),)),
-    action("propose", (ASSESSMENT,), PROPOSED, (S, *LEAD), N_("Make the proposal"),
+    action("propose", (ASSESSMENT,), PROPOSED, (ASSESSOR, *LEAD), N_("Make the proposal"),
            not_the_investigator, form=PROPOSAL),
-    action("accept_proposal", (PROPOSED,), RESOLVED, (C,), N_("Accept the proposal"), form=NOTE),
+    action("accept_proposal", (PROPOSED,), RESOLVED, (CLAIMANT,), N_("Accept the proposal"),
+           form=NOTE),
     action("object", (PROPOSED,), OBJECTED, PARTY_SIDES, N_("Object to the proposal"),
            form=REASONS),
-    action("reconsider", (OBJECTED,), RECONSIDERATION, (S, *LEAD),
+    action("reconsider", (OBJECTED,), RECONSIDERATION, (ASSESSOR, *LEAD),
            N_("Take up the reconsideration"), not_the_proposals_author, form=NOTE),
-    action("revise_proposal", (RECONSIDERATION,), PROPOSED, (S, *LEAD),
+    action("revise_proposal", (RECONSIDERATION,), PROPOSED, (ASSESSOR, *LEAD),
            N_("Issue the revised proposal"), taken_up_by_viewer, form=PROPOSAL),
     action("request_mediation", (PROPOSED, OBJECTED), MEDIATION, PARTY_SIDES,
            N_("Ask for mediation"), form=NOTE),
-    action("declare_impasse", (MEDIATION,), IMPASSE, (roles.MEDIATOR,),
+    action("declare_impasse", (MEDIATION,), IMPASSE, (MEDIATOR,),
            N_("Declare an impasse"), form=REASONS),
     action("settle", (MEDIATION,), SETTLED, (SYSTEM,), N_("Settle the case")),
     action("request_arbitration", (PROPOSED, OBJECTED, IMPASSE), ARBITRATION, PARTY_SIDES,
@@ -231,17 +249,15 @@ _ACTIONS = (
     action("close_after_impasse", (IMPASSE,), CLOSED, (SYSTEM,),
            N_("Close the case after the impasse")),
     action("issue_award", (ARBITRATION,), AWARDED, (SYSTEM,), N_("Issue the award")),
-    action("record_remedy", (RESOLVED, SETTLED, AWARDED), CLOSED, (A, S, *LEAD),
+    action("record_remedy", (RESOLVED, SETTLED, AWARDED), CLOSED, (AGENT, ASSESSOR, *LEAD),
            N_("Record that the remedy was carried out"),
            form=(Field("reference",
                        N_("Reference (for example the refund's transaction ID)")),)),
-    action("withdraw", OPEN_STATES, WITHDRAWN, (C,), N_("Withdraw the case"), form=NOTE),
+    action("withdraw", OPEN_STATES, WITHDRAWN, (CLAIMANT,), N_("Withdraw the case"), form=NOTE),
 )  # fmt: skip
 
 CASE = Procedure("case", _STATES, _ACTIONS, initial=SUBMITTED)
 """The case's life: every screen, service and test asks this table."""
-
-del A, I, S, C
 
 
 def declared(name: str) -> Action:
