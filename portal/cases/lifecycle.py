@@ -41,7 +41,7 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
                       form: dict[str, str]) -> str:  # fmt: skip
     """Perform `action` on the case; returns the new state."""
     at = deadlines.now()
-    case = await Case.select().where(Case.id == access.case_id).first()
+    case = await _row(access.case_id)
     declared = states.CASE.check(action, case, access, at, translate=_)
     step = steps.read(action, form, case, at)
     role = next(r for r in _ROLE_ORDER if r in access.roles & declared.roles)
@@ -60,6 +60,14 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
                                    receipt.case_seq, body))  # fmt: skip
         await tell_of_move(ref, case["id"], target, owner, deadline, by=access.viewer.id)
     return target
+
+
+async def _row(case_id: int, *columns: Any) -> dict[str, Any]:
+    """The case's row (it exists: whoever moves it was given access to it)."""
+    row: dict[str, Any] | None = await Case.select(*columns).where(Case.id == case_id).first()
+    if row is None:
+        raise LookupError(f"no case {case_id}")
+    return row
 
 
 async def _move(case_id: int, sources: tuple[str, ...], target: str, action: str, at: datetime,
@@ -119,7 +127,7 @@ async def take_system_step(keyring: Keyring, ref: str, case_id: int, action: str
     if states.SYSTEM not in declared.roles:
         raise ValueError(f"{action} is taken by people, not by the portal")
     target = declared.target
-    case = await Case.select(Case.state, Case.priority).where(Case.id == case_id).first()
+    case = await _row(case_id, Case.state, Case.priority)
     deadline = await deadlines.stage_deadline(target, case["priority"], at)
     await _move(case_id, tuple(declared.sources), target, action, at, {})
     deadline, owner = await _next_step(case_id, target, deadline, {})

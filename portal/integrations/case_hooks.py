@@ -15,5 +15,5 @@ from portal.procedure.hooks import Move, after
 
 @after("case")
 async def queue_webhooks(move: Move) -> None:
-    case = await Case.select(Case.ref).where(Case.id == move.case_id).first()
-    await webhooks.case_moved(case["ref"], move.action, move.source, move.target)
+    rows = await Case.select(Case.ref).where(Case.id == move.case_id)
+    await webhooks.case_moved(rows[0]["ref"], move.action, move.source, move.target)
