@@ -24,6 +24,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
+import portal.listeners  # noqa: F401  (every after-a-move hook, before any case moves)
 from ledger.errors import LedgerError
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys

@@ -72,6 +72,8 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+    # Before any command moves a case (the sweep, the demo): the after-a-move hooks.
+    import portal.listeners  # noqa: F401
 
 
 @main.command()

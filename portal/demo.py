@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import portal.listeners  # noqa: F401  (the demo moves cases: every after-a-move hook)
 from arbitration import award, constitution, listing
 from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring

@@ -96,3 +96,10 @@ def negotiate(accept_language: str | None) -> str:
         if tag.startswith("en") or tag == "*":
             return "en"
     return DEFAULT_LANGUAGE
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it now: a label kept in a table
+    (a state's, an action's, a field's) is translated where it is shown, in the reader's
+    language. `make translations` extracts it like `_`."""
+    return message

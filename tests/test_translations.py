@@ -32,6 +32,8 @@ def extracted(tmp_path: Path):
             "-k",
             "_",
             "-k",
+            "N_",
+            "-k",
             "gettext",
             "-k",
             "ngettext:1,2",

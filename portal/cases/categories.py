@@ -1,6 +1,9 @@
 """What a dispute can be about, and the remedies a claimant can ask for."""
 
 from portal.i18n import _
+from portal.procedure.case import CASE, STATES
+
+STATE_NAMES = frozenset(STATES)
 
 CATEGORIES = (
     "trade_execution",
@@ -26,26 +29,8 @@ def category_label(key: str) -> str:
 
 
 def state_label(state: str) -> str:
-    return {
-        "submitted": _("Submitted"),
-        "triage": _("In first review"),
-        "awaiting_info": _("Waiting for information"),
-        "investigation": _("Under investigation"),
-        "assessment": _("In assessment"),
-        "proposed": _("Proposal made"),
-        "objected": _("Proposal objected to"),
-        "reconsideration": _("In reconsideration"),
-        "mediation": _("In mediation"),
-        "impasse": _("Mediation at an impasse"),
-        "arbitration": _("In arbitration"),
-        "settled": _("Settled"),
-        "awarded": _("Award issued"),
-        "resolved": _("Resolved"),
-        "rejected": _("Rejected"),
-        "appealed": _("Rejection appealed"),
-        "withdrawn": _("Withdrawn"),
-        "closed": _("Closed"),
-    }.get(state, state)
+    """The state's label from the case's table, in the reader's language."""
+    return _(CASE.state(state).label) if state in STATE_NAMES else state
 
 
 def severity_label(severity: str) -> str:

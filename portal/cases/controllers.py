@@ -16,7 +16,7 @@ from arbitration.overview import overview as arbitration_overview
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
 from mediation.overview import overview
-from portal.cases import deadlines, filing, lifecycle, statements, states, surveys, timeline
+from portal.cases import deadlines, filing, lifecycle, statements, surveys, timeline
 from portal.cases.categories import CATEGORIES, category_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import Case, CaseParticipant
@@ -24,6 +24,7 @@ from portal.cases.uploads import receive_form
 from portal.errors import FormInvalid, NotAllowed, PortalError
 from portal.i18n import _
 from portal.policy import CAUCUS, CHANNELS, CaseAccess, Channel, case_access
+from portal.procedure.case import CASE, Refused
 from portal.procedure.standing import standing
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, csrf_checker, viewer_of
@@ -66,7 +67,7 @@ async def room_context(ref: str, case: dict[str, Any], access: CaseAccess, curre
             access.case_id, access, current.name, current.party_id
         ),
         "evidence": await timeline.evidence_list(access.case_id, access),
-        "actions": states.available(case, access, at),
+        "actions": CASE.available(case, access, at),
         "proposal": await timeline.current_proposal(access.case_id),
         "requests": await timeline.info_requests(access.case_id, access),
         "survey": await timeline.survey_of(access.case_id),
@@ -305,12 +306,12 @@ class CaseController(Controller):
 
     @post("/{ref:str}/actions/{action:str}")
     async def act(self, request: Req, ref: str, action: str) -> Response[Any] | Template:
-        """One step of the case's life (see portal.cases.states); the table decides."""
+        """One step of the case's life (see portal.procedure.case); the table decides."""
         case, access = await case_access(_viewer(request), ref)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         try:
             await lifecycle.take_action(request.app.state.keyring, ref, access, action, form)
-        except states.TransitionRefused as exc:
+        except Refused as exc:
             raise NotAllowed(str(exc)) from exc
         except FormInvalid as exc:
             context = await room_context(

@@ -1,8 +1,9 @@
 """Deadlines: how long each stage may take, per priority, and the clock that pauses.
 
-The policy is a table supervisors edit; a stage without a row there takes its
-default below. While a case waits on the claimant (`awaiting_info`) the staff's clock
-stops: what was left of it is kept and given back when the claimant answers.
+The policy is a table supervisors edit; a stage without a row there takes the default
+hours the case's table (`portal.procedure.case`) declares for it. While a case waits on
+the claimant (`awaiting_info`) the staff's clock stops: what was left of it is kept and
+given back when the claimant answers.
 """
 
 from __future__ import annotations
@@ -10,50 +11,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal.accounts import roles
 from portal.cases.tables import DeadlinePolicy
+from portal.procedure.case import CASE
 
 PRIORITIES = ("standard", "priority")
 
-# (standard hours, priority hours) per stage: first review in 24 hours, or 4.
 DEFAULTS: dict[str, tuple[int, int]] = {
-    "submitted": (24, 4),
-    "triage": (24, 4),
-    "awaiting_info": (120, 72),
-    "investigation": (120, 48),
-    "assessment": (72, 24),
-    "proposed": (168, 72),
-    "objected": (72, 24),
-    "reconsideration": (72, 24),
-    "rejected": (336, 336),  # the claimant's 14 days to appeal
-    "appealed": (72, 24),
-    "resolved": (120, 48),
-    "mediation": (72, 24),  # a supervisor proposes a mediator
-    "impasse": (336, 336),  # the parties' 14 days to ask for arbitration
-    "settled": (120, 48),  # staff carry out what the settlement says
-    "arbitration": (72, 24),  # a supervisor chooses the rules; then the tribunal's dates
-    "awarded": (120, 48),  # staff carry out what the award says
+    state.name: (state.hours.standard, state.hours.priority)
+    for state in CASE.states
+    if state.hours is not None
 }
+"""(standard hours, priority hours) per stage, as the case's table declares them."""
 
-OWNER = {
-    "submitted": roles.AGENT,
-    "triage": roles.AGENT,
-    "awaiting_info": roles.CLAIMANT,
-    "investigation": roles.INVESTIGATOR,
-    "assessment": roles.ASSESSOR,
-    "proposed": roles.CLAIMANT,
-    "objected": roles.ASSESSOR,
-    "reconsideration": roles.ASSESSOR,
-    "rejected": roles.CLAIMANT,
-    "appealed": roles.SUPERVISOR,
-    "resolved": roles.AGENT,
-    "mediation": roles.SUPERVISOR,
-    "impasse": roles.CLAIMANT,
-    "settled": roles.AGENT,
-    "arbitration": roles.SUPERVISOR,
-    "awarded": roles.AGENT,
-}
-"""Who owes the next step in each state."""
+OWNER: dict[str, str] = {state.name: state.owner for state in CASE.states if state.owner}
+"""Who owes the next step in each state (the table's `owner`)."""
 
 _clock_offset = timedelta(0)
 

@@ -1,12 +1,12 @@
 """Staff work queues: the open cases each role should take up next, in the order to take them.
 
-A queue is a set of states and, for the roles that take cases one by one (agent,
-investigator, assessor), a condition on the case's people: the viewer's own assignments
-and the cases nobody in that role holds yet. Supervisors see every overdue case, and
-every open one. Priority cases come first, then the nearest deadline, then cases without
-one; ties go by case ID, so that a page ends at a key the next page starts after (keyset
-pagination: page 2,000 costs what page 1 does, and no row is shown twice or skipped when
-cases move meanwhile).
+A queue is a set of states (those the case's table lists under it, `State.queue`) and,
+for the roles that take cases one by one (agent, investigator, assessor), a condition on
+the case's people: the viewer's own assignments and the cases nobody in that role holds
+yet. Supervisors see every overdue case, and every open one. Priority cases come first,
+then the nearest deadline, then cases without one; ties go by case ID, so that a page ends
+at a key the next page starts after (keyset pagination: page 2,000 costs what page 1 does,
+and no row is shown twice or skipped when cases move meanwhile).
 
 The rows come from one query: a UNION ALL of short ordered walks of the index
 `dispute_case_queue (state, priority, deadline_at, id)`, one per (state, priority, dated
@@ -26,12 +26,12 @@ from ledger.keys import Keyring
 from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import filing
-from portal.cases import states as st
 from portal.cases.categories import CATEGORIES, category_label, state_label
 from portal.cases.deadlines import PRIORITIES
 from portal.cases.tables import Case
 from portal.errors import FormInvalid, PortalError
 from portal.i18n import _
+from portal.procedure import case as st
 from portal.procedure.people import Viewer
 
 PAGE_SIZE = 50
@@ -67,9 +67,9 @@ class Queue:
 QUEUES = {
     q.key: q
     for q in (
-        Queue("untriaged", (st.SUBMITTED, st.TRIAGE, st.AWAITING_INFO), roles.AGENT),
-        Queue("investigation", (st.INVESTIGATION,), roles.INVESTIGATOR),
-        Queue("assessment", (st.ASSESSMENT, st.OBJECTED, st.RECONSIDERATION), roles.ASSESSOR),
+        Queue("untriaged", st.held_by_queue("untriaged"), roles.AGENT),
+        Queue("investigation", st.held_by_queue("investigation"), roles.INVESTIGATOR),
+        Queue("assessment", st.held_by_queue("assessment"), roles.ASSESSOR),
         Queue("overdue", OPEN, overdue_only=True),
         Queue("open", OPEN),
     )

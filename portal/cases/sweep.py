@@ -26,7 +26,7 @@ from typing import Any
 
 from ledger.keys import Keyring
 from portal.accounts import roles
-from portal.cases import deadlines, states, submissions
+from portal.cases import deadlines, submissions
 from portal.cases.categories import state_label
 from portal.cases.events import SYSTEM, record
 from portal.cases.lifecycle import owners
@@ -34,6 +34,7 @@ from portal.cases.tables import Case, DeadlineReminder
 from portal.database import write_transaction
 from portal.errors import Conflict
 from portal.notifications.notify import notify
+from portal.procedure import case as states
 from portal.procedure.labels import role_label
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,9 @@ DUE_SOON, OVERDUE = "due_soon", "overdue"
 LONGEST_LEAD = timedelta(hours=24)
 """The earliest a deadline is called near: a day before it."""
 
-# A rejection's deadline is the claimant's window to appeal, and an impasse's the parties'
-# window to ask for arbitration: rights, not steps owed, so nobody is late when one goes
-# unused.
-REMINDED_STATES = sorted(states.OPEN_STATES - {states.REJECTED, states.IMPASSE})
+# Which states are reminded is the case's table's `reminded` (not a rejection's nor an
+# impasse's window: rights, not steps owed).
+REMINDED_STATES = sorted(state.name for state in states.CASE.states if state.reminded)
 
 
 @dataclass

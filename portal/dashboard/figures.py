@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from portal.cases import states as st
 from portal.cases.categories import CATEGORIES, category_label, state_label
 from portal.cases.deadlines import PRIORITIES
 from portal.cases.queues import priority_label
@@ -38,6 +37,7 @@ from portal.cases.sweep import REMINDED_STATES
 from portal.cases.tables import Case
 from portal.dashboard.filters import Filters
 from portal.i18n import _, ngettext
+from portal.procedure import case as st
 
 Value = int | float | None
 

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 import msgspec
 
 from portal import sealed
-from portal.cases import states
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid
 from portal.i18n import _
@@ -33,6 +32,7 @@ from portal.integrations.keys import ApiCaller
 from portal.integrations.schemas import CreatedWebhook, Webhook
 from portal.integrations.status import DECISIONS, REMEDY_DONE, case_status
 from portal.integrations.tables import WebhookDelivery, WebhookEndpoint
+from portal.procedure import case as states
 from portal.procedure import entries
 
 # The events are the registry's: the entry of a case's move declares what it announces.
@@ -40,7 +40,7 @@ MOVED = "case.transitioned"
 STATE_CHANGED, OUTCOME_RECORDED, REMEDY_DUE = entries.webhook_events(MOVED)
 EVENT_TYPES = entries.all_webhook_events()
 
-REMEDY_DUE_STATES = states.BY_ACTION[REMEDY_DONE].sources
+REMEDY_DUE_STATES = states.declared(REMEDY_DONE).sources
 OUTCOME_ACTIONS = frozenset((*DECISIONS, REMEDY_DONE))
 ENDPOINTS_PER_INTEGRATION = 10
 

@@ -32,8 +32,8 @@ from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.tables import User
 from portal.app import create_app
 from portal.cases import deadlines
-from portal.cases import states as st
 from portal.cases.categories import CATEGORIES
+from portal.procedure import case as st
 from portal.settings import Settings
 from portal.web.viewer import Viewer
 from tests.bench.databases import ORIGIN, BenchDatabase

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from portal.cases.categories import CATEGORIES
-from portal.cases.states import STATES
 from portal.cases.tables import Case, DeadlineReminder, Survey
+from portal.procedure.case import STATES
 
 FINAL = ("closed", "withdrawn")
 NAMED_OUTCOMES = ("withdrawn", "resolved", "settled", "awarded", "rejected")

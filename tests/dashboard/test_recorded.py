@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from portal.cases import deadlines, states
+from portal.cases import deadlines
 from portal.cases.sweep import sweep
 from portal.cases.tables import Case, DeadlineReminder
+from portal.procedure import case as states
 from tests.dashboard.seeding import on_page
 from tests.portal.test_case_room import open_case
 from tests.portal.test_lifecycle_smoke import act
@@ -83,12 +84,12 @@ async def test_a_missed_deadline_counts_for_its_stage_once(app, people, browser)
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("transition", states.TABLE, ids=lambda t: t.action)
+@pytest.mark.parametrize("transition", states.CASE.actions, ids=lambda t: t.name)
 def test_which_steps_set_which_outcome(transition):
-    outcome = states.outcome_after(transition.action)
-    if transition.action == "overturn_rejection":
+    outcome = states.outcome_after(transition.name)
+    if transition.name == "overturn_rejection":
         assert outcome == ""
-    elif transition.action == "close_after_impasse":
+    elif transition.name == "close_after_impasse":
         assert outcome == "impasse"
     elif transition.target in ("withdrawn", "resolved", "settled", "awarded", "rejected"):
         assert outcome == transition.target

@@ -21,7 +21,7 @@ from portal.integrations.tables import WebhookDelivery
 from portal.notifications.tables import Notification
 from portal.procedure import entries
 from portal.procedure.entries.case import CASE_MOVED
-from portal.web.pages import role_label
+from portal.procedure.labels import role_label
 from tests.integrations.conftest import api, integration, settings, sue  # noqa: F401 (fixtures)
 from tests.portal.test_case_room import open_case
 from tests.portal.test_journeys import step

@@ -16,10 +16,11 @@ import pytest
 
 from ledger.tables import LedgerEntry
 from portal.accounts import roles
-from portal.cases import deadlines, states
+from portal.cases import deadlines
 from portal.cases.categories import state_label
 from portal.cases.tables import Case, CaseParticipant, Proposal, Survey
 from portal.notifications.tables import Notification, OutboundMail
+from portal.procedure import case as states
 from tests.people import make_person
 from tests.portal.conftest import SECRET
 from tests.portal.test_case_room import join, open_case
@@ -388,7 +389,7 @@ async def test_the_claimant_withdraws_and_nothing_is_left_to_do(people, browser)
         room = await b.get(f"/cases/{ref}")
         assert room.status_code == 200 and offered(room.text) == {}
     for b, action in ((ivy, "hand_over"), (alice, "withdraw"), (alice, "appeal")):
-        message = (f"“{states.ACTION_LABELS[action]()}” is not possible at this stage of the "
+        message = (f"“{states.declared(action).label}” is not possible at this stage of the "
                    "case (Withdrawn).")  # fmt: skip
         await refused(b, ref, action, message, summary="x", reasons="x")
     await assert_steps(

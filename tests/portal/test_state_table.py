@@ -1,7 +1,7 @@
 """The state table, walked exhaustively: every (state, action, role), and each guard.
 
 What may happen is written out below from BRIEF "The life of a case", not read from
-`states.TABLE`, so that a change to the table that the brief does not call for fails
+`portal.procedure.case.CASE`, so that a change to the table that the brief does not call for fails
 here. The walk goes through `lifecycle.take_action`, the function the route calls; a
 sample of every action goes through HTTP as well, and the room is checked to offer
 exactly the actions allowed, for every state and role.
@@ -19,10 +19,11 @@ import pytest
 from ledger.tables import LedgerEntry
 from portal.accounts import roles
 from portal.accounts.tables import User
-from portal.cases import deadlines, lifecycle, states
+from portal.cases import deadlines, lifecycle
 from portal.cases.categories import state_label
 from portal.cases.tables import Case
 from portal.policy import CaseAccess, case_access
+from portal.procedure import case as states
 from portal.web.viewer import Viewer
 from tests.portal.test_case_room import join, open_case
 
@@ -81,7 +82,7 @@ def expected(state: str, action: str, role: str) -> str | None:
 
 def refusal(state: str, action: str, role: str) -> str:
     """The sentence a person is shown when the table refuses them."""
-    label = states.ACTION_LABELS[action]()
+    label = states.declared(action).label
     if state not in ALLOWED[action][0]:
         return f"“{label}” is not possible at this stage of the case ({state_label(state)})."
     return f"Your role on this case cannot “{label}”."
@@ -139,12 +140,23 @@ async def put(case_id: int, state: str, people) -> None:
 
 
 def test_the_expectation_and_the_table_name_the_same_actions_and_states():
-    assert set(states.BY_ACTION) == set(ALLOWED) == set(states.ACTION_LABELS)
-    for t in states.TABLE:
-        assert t.sources <= set(states.STATES) and t.target in states.STATES, t.action
+    assert {t.name for t in states.CASE.actions} == set(ALLOWED)
+    assert {s.name for s in states.CASE.states} == set(states.STATES)
+    for t in states.CASE.actions:
+        assert t.sources <= set(states.STATES) and t.target in states.STATES, t.name
+        assert (t.sources, t.target, t.roles) == ALLOWED[t.name], t.name
+        assert t.label, t.name
     # Every state but the final ones leads somewhere: at least withdrawal.
-    used = set().union(*(t.sources for t in states.TABLE))
-    assert used == OPEN
+    used = set().union(*(t.sources for t in states.CASE.actions))
+    assert used == OPEN == states.CASE.open_states
+
+
+def test_the_walk_finds_the_table_sound():
+    """Every state reachable from `submitted`, none but the final ones a dead end, and
+    nothing leaves a final state."""
+    report = states.CASE.walk()
+    assert report.sound, report
+    assert states.CASE.final_states == {"withdrawn", "closed"}
 
 
 async def test_every_state_action_and_role(app, people, browser):
@@ -161,13 +173,13 @@ async def test_every_state_action_and_role(app, people, browser):
     wrong: list[str] = []
     for state in states.STATES:
         await put(case_id, state, people)
-        for action in states.BY_ACTION:
+        for action in (t.name for t in states.CASE.actions):
             for role in ROLES:
                 want = expected(state, action, role)
                 try:
                     got = await lifecycle.take_action(keyring, ref, access[role], action,
                                                       valid_form())  # fmt: skip
-                except states.TransitionRefused as exc:
+                except states.Refused as exc:
                     if want is not None:
                         wrong.append(f"{state} {action} {role}: refused ({exc})")
                     elif str(exc) != refusal(state, action, role):
@@ -265,7 +277,7 @@ async def test_the_room_offers_exactly_the_allowed_actions_for_every_state_and_r
         for role in ROLES:
             room = await b[role].get(f"/cases/{ref}")
             assert room.status_code == 200
-            want = {a: states.ACTION_LABELS[a]() for a in ALLOWED if expected(state, a, role)}
+            want = {a: states.declared(a).label for a in ALLOWED if expected(state, a, role)}
             assert offered(room.text) == want, (state, role)
             if not want and role in (MEDIATOR, ARBITRATOR, LEGAL, CLAIMANT):
                 assert "Nothing is waiting for you on this case." in room.text
@@ -277,13 +289,13 @@ async def test_an_appeal_after_14_days_is_refused_on_the_portals_clock(app, peop
     await put(case_id, "rejected", people)
     decided = deadlines.now()
     deadlines.advance_clock(timedelta(days=14, minutes=1))
-    with pytest.raises(states.TransitionRefused) as refused:
+    with pytest.raises(states.Refused) as refused:
         await lifecycle.take_action(app.state.keyring, ref, alice, "appeal", valid_form())
     last_day = (decided + timedelta(days=14)).strftime("%Y-%m-%d")
     assert str(refused.value) == f"The 14 days to appeal ended on {last_day}."
     case = await Case.select().where(Case.id == case_id).first()
     assert case["state"] == "rejected"
-    assert "appeal" not in {t.action for t in states.available(case, alice, deadlines.now())}
+    assert "appeal" not in {t.name for t in states.CASE.available(case, alice, deadlines.now())}
 
 
 # The guards, on their own: plain functions of the case, the viewer's roles and the time.
@@ -304,15 +316,15 @@ def case_in(state: str, **fields) -> dict:
 
 
 def refused_with(action: str, case: dict, access: CaseAccess, at: datetime = DECIDED) -> str:
-    with pytest.raises(states.TransitionRefused) as refused:
-        states.check(action, case, access, at)
+    with pytest.raises(states.Refused) as refused:
+        states.CASE.check(action, case, access, at)
     return str(refused.value)
 
 
 def test_an_appeal_is_open_for_14_days_from_the_rejection():
     alice = access_of(ALICE, CLAIMANT)
     rejected = case_in("rejected")
-    assert states.check("appeal", rejected, alice, DECIDED + timedelta(days=14)).target == (
+    assert states.CASE.check("appeal", rejected, alice, DECIDED + timedelta(days=14)).target == (
         "appealed"
     )
     assert refused_with("appeal", rejected, alice, DECIDED + timedelta(days=14, seconds=1)) == (
@@ -331,7 +343,7 @@ def test_whoever_investigated_a_case_does_not_assess_it():
         refused_with("propose", case_in("assessment"), access_of(IVY, INVESTIGATOR, ASSESSOR))
         == message
     )
-    assert states.check("propose", case_in("assessment"), access_of(SAM, ASSESSOR), DECIDED)
+    assert states.CASE.check("propose", case_in("assessment"), access_of(SAM, ASSESSOR), DECIDED)
     # Nor takes up its reconsideration.
     objected = case_in("objected", proposal_author=SAM)
     assert refused_with("reconsider", objected, access_of(IVY, INVESTIGATOR, ASSESSOR)) == message
@@ -342,17 +354,17 @@ def test_the_proposals_author_cannot_reconsider_it_and_another_assessor_can():
     assert refused_with("reconsider", objected, access_of(SAM, ASSESSOR)) == (
         "You wrote the proposal objected to; a different assessor must reconsider it."
     )
-    assert states.check("reconsider", objected, access_of(SOL, ASSESSOR), DECIDED)
-    assert states.check("reconsider", objected, access_of(SUE, SUPERVISOR), DECIDED)
+    assert states.CASE.check("reconsider", objected, access_of(SOL, ASSESSOR), DECIDED)
+    assert states.CASE.check("reconsider", objected, access_of(SUE, SUPERVISOR), DECIDED)
     assert "reconsider" not in {
-        t.action for t in states.available(objected, access_of(SAM, ASSESSOR), DECIDED)
+        t.name for t in states.CASE.available(objected, access_of(SAM, ASSESSOR), DECIDED)
     }
 
 
 def test_only_who_took_up_the_reconsideration_revises_the_proposal():
     taken = case_in("reconsideration", proposal_author=SAM, reconsidered_by=SOL)
-    assert states.check("revise_proposal", taken, access_of(SOL, ASSESSOR), DECIDED)
-    assert states.check("revise_proposal", taken, access_of(SUE, SUPERVISOR), DECIDED)
+    assert states.CASE.check("revise_proposal", taken, access_of(SOL, ASSESSOR), DECIDED)
+    assert states.CASE.check("revise_proposal", taken, access_of(SUE, SUPERVISOR), DECIDED)
     assert refused_with("revise_proposal", taken, access_of(SAM, ASSESSOR)) == (
         "Another assessor is reconsidering this proposal."
     )

@@ -1,0 +1,16 @@
+"""What a move of the case means for its mediation: an impasse ends the mediator's work.
+
+The case's executor sits below mediation and cannot call it; this subscribes to the
+case's moves instead (`portal.procedure.hooks`), and runs inside the move's transaction,
+so the mediation ends with the impasse or not at all. `portal.listeners` imports it.
+"""
+
+from __future__ import annotations
+
+from mediation.appointment import end_mediation
+from portal.procedure.hooks import Move, after
+
+
+@after("case", "declare_impasse")
+async def impasse_ends_mediation(move: Move) -> None:
+    await end_mediation(move.case_id, move.at)
