@@ -48,8 +48,6 @@ KNOWN: frozenset[tuple[str, str, str]] = frozenset(
         # tells the case through a hook, not by importing lifecycle):
         ("service imports the web", "mediation.appointment", "litestar.exceptions"),
         ("service imports the web", "mediation.offers", "litestar.exceptions"),
-        ("import cycle", "mediation.appointment", "portal.cases.lifecycle"),
-        ("import cycle", "portal.cases.lifecycle", "mediation.appointment"),
         # i17-arbitration (portal.errors.NotFound instead of NotFoundException):
         ("service imports the web", "arbitration.award", "litestar.exceptions"),
         ("service imports the web", "arbitration.constitution", "litestar.exceptions"),

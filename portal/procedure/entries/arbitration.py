@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from portal.i18n import _
-from portal.procedure.entries import EntryType, Notice, Text, declare, paragraph
-from portal.procedure.entries import step_notice as _step_notice
+from portal.procedure.entries.registry import EntryType, Notice, Text, declare, paragraph
+from portal.procedure.entries.registry import step_notice as _step_notice
 
 SEAT = ("seat", "seat_id", "arbitrator")
 Context = Mapping[str, Any]

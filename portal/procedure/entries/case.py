@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from portal.i18n import _, ngettext
-from portal.procedure.entries import Body, EntryType, Notice, Words, channel_label, declare
+from portal.procedure.entries.registry import Body, EntryType, Notice, Words, channel_label, declare
 
 STATE_CHANGED = "case.state_changed"
 OUTCOME_RECORDED = "case.outcome_recorded"

@@ -7,8 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from portal.i18n import _
-from portal.procedure.entries import Body, EntryType, Notice, Text, Words, declare, paragraph
-from portal.procedure.entries import step_notice as _step_notice
+from portal.procedure.entries.registry import (
+    Body,
+    EntryType,
+    Notice,
+    Text,
+    Words,
+    declare,
+    paragraph,
+)
+from portal.procedure.entries.registry import step_notice as _step_notice
 
 Context = Mapping[str, Any]
 
