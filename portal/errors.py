@@ -38,6 +38,11 @@ class FormInvalid(PortalError):
         self.errors = errors
 
 
+class NotFound(LookupError):
+    """What was asked for is not there, or not for this person to know of: the web
+    answers 404 as for any page not there (not a `PortalError`, whose page explains)."""
+
+
 class DatabaseUnreachable(PortalError):
     """The database cannot be reached (restarting, say): the request did nothing."""
 
