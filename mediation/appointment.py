@@ -22,6 +22,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns import Column
+
 from mediation.tables import Appointment, AppointmentAnswer
 from portal.accounts import roles
 from portal.accounts.tables import User
@@ -116,7 +118,10 @@ async def close(appointment: dict[str, Any], status: str, at: datetime) -> None:
 
 async def end_mediation(case_id: int, at: datetime) -> None:
     """The mediation is over (settled or at an impasse); call in that step's transaction."""
-    ended = {Appointment.status: step("end").target, Appointment.ended_at: at}
+    ended: dict[Column | str, Any] = {
+        Appointment.status: step("end").target,
+        Appointment.ended_at: at,
+    }
     await Appointment.update(ended).where(
         (Appointment.case == case_id) & Appointment.status.is_in(from_states("end"))
     )
@@ -124,6 +129,7 @@ async def end_mediation(case_id: int, at: datetime) -> None:
 
 async def ref_of(case_id: int) -> str:
     row = await Case.select(Case.ref).where(Case.id == case_id).first()
+    assert row is not None, case_id
     return str(row["ref"])
 
 
@@ -135,6 +141,7 @@ async def name_of(user_id: int) -> str:
 async def await_new_proposal(case_id: int, at: datetime) -> None:
     """Back to the supervisors: someone else must be proposed."""
     case = await Case.select(Case.priority).where(Case.id == case_id).first()
+    assert case is not None, case_id
     await set_deadline(
         case_id,
         await deadlines.stage_deadline("mediation", case["priority"], at),

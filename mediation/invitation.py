@@ -137,7 +137,10 @@ async def accept(keyring: Keyring, invitee: Invitee, appointment_id: int, form: 
                     else appointment["objection_due"],
                 }
             )
-            .where((Appointment.id == appointment_id) & Appointment.status.is_in(taken.sources))
+            .where(
+                (Appointment.id == appointment_id)
+                & Appointment.status.is_in(sorted(taken.sources))
+            )
             .returning(Appointment.id)
         )
         if not moved:
