@@ -9,6 +9,7 @@ disclosure); one objection closes the appointment and a supervisor proposes some
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ledger.keys import Keyring
@@ -74,6 +75,27 @@ async def roster_choices() -> list[dict[str, Any]]:
     return rows
 
 
+async def _chosen_mediator(case_id: int, form: dict[str, str],
+                           errors: dict[str, str]) -> dict[str, Any] | None:  # fmt: skip
+    """The mediator the form names, if on the roster and not turned away on this case."""
+    chosen = form.get("mediator", "")
+    mediator = None
+    if chosen.isdigit():
+        mediator = next((m for m in await roster_choices() if m["id"] == int(chosen)), None)
+    if mediator is None:
+        errors["mediator"] = _("Choose a mediator from the roster.")
+    elif await Appointment.exists().where(
+        (Appointment.case == case_id)
+        & (Appointment.mediator == mediator["id"])
+        & Appointment.status.is_in(CLOSED_ON_MEDIATOR)
+    ):
+        errors["mediator"] = _(
+            "%(name)s was objected to or declined on this case; choose someone else.",
+            name=mediator["name"],
+        )
+    return mediator
+
+
 async def propose(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, str]) -> int:
     """A supervisor proposes a mediator; the sides then have their objection window."""
     if not access.can_propose_mediator:
@@ -83,21 +105,7 @@ async def propose(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str
     if await live_appointment(access.case_id):
         raise Conflict(_("A mediator has already been proposed for this case."))
     errors: dict[str, str] = {}
-    chosen = form.get("mediator", "")
-    mediator = None
-    if chosen.isdigit():
-        mediator = next((m for m in await roster_choices() if m["id"] == int(chosen)), None)
-    if mediator is None:
-        errors["mediator"] = _("Choose a mediator from the roster.")
-    elif await Appointment.exists().where(
-        (Appointment.case == access.case_id)
-        & (Appointment.mediator == mediator["id"])
-        & Appointment.status.is_in(CLOSED_ON_MEDIATOR)
-    ):
-        errors["mediator"] = _(
-            "%(name)s was objected to or declined on this case; choose someone else.",
-            name=mediator["name"],
-        )
+    mediator = await _chosen_mediator(access.case_id, form, errors)
     representative = None
     if await needs_representative(access.case_id):
         representative = await chosen_representative(form, errors)
@@ -199,34 +207,44 @@ async def answer(
         body: dict[str, Any] = {"appointment": appointment["id"], "stage": stage}
         if choice == "object":
             await record(keyring, ref, "mediator.objected", who, {**body, "reasons": reasons})
-            await close(appointment, step(taken).target, at)
-            await await_new_proposal(access.case_id, at)
-            told = await owners(access.case_id, roles.SUPERVISOR)
-            told += [s.user_id for s in await sides_of(access.case_id)]
-            if stage == "disclosure":
-                told.append(appointment["mediator"])
-            await tell(
-                [u for u in told if u != access.viewer.id],
-                ref,
-                "objected",
-                mediator=appointment["mediator.name"],
-                reasons=reasons,
-            )
+            await _objected(ref, access, appointment, step(taken).target, reasons, at)
             return
         await record(keyring, ref, "mediator.agreed", who, body)
-        agreed = {
-            row["party"]
-            for row in await AppointmentAnswer.select(AppointmentAnswer.party).where(
-                (AppointmentAnswer.appointment == appointment["id"])
-                & (AppointmentAnswer.stage == stage)
-                & AppointmentAnswer.objects.eq(False)
-            )
-        }
-        if set(access.party_ids) <= agreed:
+        if await _every_side_agreed(access, appointment["id"], stage):
             if stage == "proposal":
                 await invite(keyring, ref, appointment, at, base_url)
             else:
                 await activate(keyring, ref, appointment, at)
+
+
+async def _objected(ref: str, access: CaseAccess, appointment: dict[str, Any], status: str,
+                    reasons: str, at: datetime) -> None:  # fmt: skip
+    """The appointment closes; the supervisors propose someone else, and everyone is told."""
+    await close(appointment, status, at)
+    await await_new_proposal(access.case_id, at)
+    told = await owners(access.case_id, roles.SUPERVISOR)
+    told += [s.user_id for s in await sides_of(access.case_id)]
+    if STAGES[appointment["status"]][0] == "disclosure":
+        told.append(appointment["mediator"])  # they accepted: they hear why they go
+    await tell(
+        [u for u in told if u != access.viewer.id],
+        ref,
+        "objected",
+        mediator=appointment["mediator.name"],
+        reasons=reasons,
+    )
+
+
+async def _every_side_agreed(access: CaseAccess, appointment_id: int, stage: str) -> bool:
+    agreed = {
+        row["party"]
+        for row in await AppointmentAnswer.select(AppointmentAnswer.party).where(
+            (AppointmentAnswer.appointment == appointment_id)
+            & (AppointmentAnswer.stage == stage)
+            & AppointmentAnswer.objects.eq(False)
+        )
+    }
+    return set(access.party_ids) <= agreed
 
 
 async def _objected_before(access: CaseAccess) -> bool:
