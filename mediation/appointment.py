@@ -3,15 +3,8 @@
 The steps themselves are written in the modules named for them: `proposal` (a supervisor
 proposes, the sides agree or object), `invitation` (the mediator discloses and answers),
 `period` (the mediation runs, is extended, ends) and `windows` (what the sweep does when
-a window passes). The states and who may take each step are the table
-`portal.procedure.mediation.APPOINTMENT`:
-
-    proposed --(every side agrees, or the objection window passes)--> invited
-    invited  --(disclosed nothing, accepted)--> active
-             --(disclosed something, accepted)--> disclosed --(no objection)--> active
-             --(declined, or no answer in time)--> declined
-    proposed | disclosed --(a side objects)--> objected
-    active   --(settled, impasse)--> ended
+a window passes). The states, and who may take each step from where, are the table
+`portal.procedure.mediation.APPOINTMENT` (its docstring draws them).
 
 Each step is one write transaction holding the change and its ledger entry. After an
 objection or a refusal a supervisor proposes someone else.
