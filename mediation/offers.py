@@ -21,9 +21,11 @@ from portal.cases.events import SYSTEM, actor, record
 from portal.cases.sides import mediator_of, side_role, sides_of
 from portal.cases.tables import Case
 from portal.database import write_transaction
-from portal.errors import Conflict, FormInvalid, NotAllowed
+from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _
 from portal.notifications.notify import notify
+from portal.procedure.mediation import OFFER, SETTLEMENT, subject
+from portal.procedure.table import Refused
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
@@ -38,6 +40,19 @@ def _utc(moment: datetime) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _target(name: str) -> str:
+    """The status an offer's step leads to (the table `OFFER` says)."""
+    found = OFFER.action(name)
+    assert found is not None, name
+    return found.target
+
+
+def _sources(name: str) -> list[str]:
+    found = OFFER.action(name)
+    assert found is not None, name
+    return sorted(found.sources)
 
 
 def _expiry(form: dict[str, str], errors: dict[str, str], at: datetime) -> datetime:
@@ -77,8 +92,8 @@ async def history(case_id: int, at: datetime) -> list[dict[str, Any]]:
         row["items"] = json.loads(row["items"])
         row["sentences"] = [describe(item, names) for item in row["items"]]
         row["answers"] = [a for a in answers if a["offer"] == row["id"]]
-        if row["status"] == "open" and _utc(row["expires_at"]) <= at:
-            row["status"] = "expired"
+        if row["status"] in OFFER.open_states and _utc(row["expires_at"]) <= at:
+            row["status"] = _target("expire")
     return rows
 
 
@@ -111,7 +126,7 @@ async def make_offer(
         if note:
             body["note"] = note
         if counter_of is not None:
-            await _answerable(access, counter_of, at)
+            await _answerable(access, counter_of, at, "counter")
             body["counter_of"] = counter_of
         receipt = await record(keyring, ref, "offer.made", actor(access.viewer.id, role), body)
         if counter_of is not None:
@@ -125,7 +140,7 @@ async def make_offer(
                     created_at=at,
                 )
             )
-            await Offer.update({Offer.status: "countered", Offer.closed_at: at}).where(
+            await Offer.update({Offer.status: _target("counter"), Offer.closed_at: at}).where(
                 Offer.id == counter_of
             )
         rows = await Offer.insert(
@@ -136,7 +151,7 @@ async def make_offer(
                 items=json.dumps(items),
                 note=note,
                 expires_at=expires,
-                status="open",
+                status=OFFER.initial,
                 counter_of=counter_of,
                 case_seq=receipt.case_seq,
                 created_at=at,
@@ -148,33 +163,30 @@ async def make_offer(
 
 async def _no_settlement_yet(case_id: int) -> None:
     if await Settlement.exists().where(
-        (Settlement.case == case_id) & Settlement.status.is_in(["signing", "signed"])
+        (Settlement.case == case_id)
+        & Settlement.status.is_in([s.name for s in SETTLEMENT.states])
     ):
         raise Conflict(_("An offer has been accepted; the settlement is being signed."))
 
 
-async def _answerable(access: CaseAccess, offer_id: int, at: datetime) -> dict[str, Any]:
+async def _answerable(access: CaseAccess, offer_id: int, at: datetime,
+                      step: str) -> dict[str, Any]:  # fmt: skip
     """The offer, if the viewer may answer it now; Conflict or NotAllowed saying why not."""
     offer = (
         await Offer.select().where((Offer.id == offer_id) & (Offer.case == access.case_id)).first()
     )
     if offer is None:
-        from litestar.exceptions import NotFoundException
-
-        raise NotFoundException()
+        raise NotFound()
     if access.viewer.id not in access.party_ids:
         raise NotAllowed(_("Only the parties answer an offer."))
     if offer["author"] == access.viewer.id:
         raise NotAllowed(_("You made this offer; the other side answers it."))
-    if offer["status"] != "open":
+    if offer["status"] not in OFFER.open_states:
         raise Conflict(_("This offer is no longer open."))
-    if _utc(offer["expires_at"]) <= at:
-        raise Conflict(
-            _(
-                "This offer expired on %(date)s.",
-                date=_utc(offer["expires_at"]).strftime("%Y-%m-%d %H:%M UTC"),
-            )
-        )
+    try:
+        OFFER.check(step, subject(offer), access, at)
+    except Refused as exc:  # it expired
+        raise Conflict(str(exc)) from exc
     if await OfferAnswer.exists().where(
         (OfferAnswer.offer == offer_id) & (OfferAnswer.party == access.viewer.id)
     ):
@@ -195,7 +207,7 @@ async def answer(
     at = deadlines.now()
     role = side_role(access)
     async with write_transaction(Case._meta.db):
-        offer = await _answerable(access, offer_id, at)
+        offer = await _answerable(access, offer_id, at, choice)
         await _no_settlement_yet(access.case_id)
         body: dict[str, Any] = {"offer": offer_id, "answer": choice}
         if reasons:
@@ -213,11 +225,11 @@ async def answer(
             )
         )
         if choice == "reject":
-            await Offer.update({Offer.status: "rejected", Offer.closed_at: at}).where(
+            await Offer.update({Offer.status: _target("reject"), Offer.closed_at: at}).where(
                 Offer.id == offer_id
             )
             await _tell_everyone(access, ref, "offer_rejected")
-            return "rejected"
+            return _target("reject")
         accepted = {
             row["party"]
             for row in await OfferAnswer.select(OfferAnswer.party).where(
@@ -227,20 +239,20 @@ async def answer(
         needed = set(access.party_ids) - {offer["author"]}
         if not needed <= accepted:
             await _tell_everyone(access, ref, "offer_accepted_by_one")
-            return "open"
+            return str(offer["status"])
         await _conclude(keyring, ref, access, offer, at)
-        return "accepted"
+        return _target("conclude")
 
 
 async def _conclude(
     keyring: Keyring, ref: str, access: CaseAccess, offer: dict[str, Any], at: datetime
 ) -> None:
     """Every side accepted: draw up the agreement, and end every other open offer."""
-    await Offer.update({Offer.status: "accepted", Offer.closed_at: at}).where(
+    await Offer.update({Offer.status: _target("conclude"), Offer.closed_at: at}).where(
         Offer.id == offer["id"]
     )
-    await Offer.update({Offer.status: "superseded", Offer.closed_at: at}).where(
-        (Offer.case == access.case_id) & (Offer.status == "open")
+    await Offer.update({Offer.status: _target("supersede"), Offer.closed_at: at}).where(
+        (Offer.case == access.case_id) & Offer.status.is_in(_sources("supersede"))
     )
     case = await Case.select(Case.language).where(Case.id == access.case_id).first()
     mediator = await mediator_of(access.case_id)
@@ -267,7 +279,7 @@ async def _conclude(
             language=case["language"],
             text=text,
             sha256=digest,
-            status="signing",
+            status=SETTLEMENT.initial,
             case_seq=receipt.case_seq,
             created_at=at,
         )
@@ -297,12 +309,12 @@ async def expire_due(keyring: Keyring, at: datetime) -> int:
     """Mark open offers past their expiry, each with its ledger entry."""
     done = 0
     for offer in await Offer.select(Offer.id, Offer.case, Offer.case.ref).where(
-        (Offer.status == "open") & (Offer.expires_at <= at)
+        Offer.status.is_in(_sources("expire")) & (Offer.expires_at <= at)
     ):
         async with write_transaction(Case._meta.db):
             moved = (
-                await Offer.update({Offer.status: "expired", Offer.closed_at: at})
-                .where((Offer.id == offer["id"]) & (Offer.status == "open"))
+                await Offer.update({Offer.status: _target("expire"), Offer.closed_at: at})
+                .where((Offer.id == offer["id"]) & Offer.status.is_in(_sources("expire")))
                 .returning(Offer.id)
             )
             if moved:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mediation import appointment, offers, settlement
+from mediation import appointment, offers, proposal, settlement
 from mediation.items import KIND_LABELS, ROWS
 from portal.accounts import roles
 from portal.cases.sides import sides_of, staff_choices
 from portal.i18n import _
+from portal.procedure.mediation import OFFER, SETTLEMENT
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
@@ -63,7 +64,7 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
     sides = await sides_of(access.case_id)
     mine = {}
     if live is not None:
-        stage = "proposal" if live["status"] == "proposed" else "disclosure"
+        stage = proposal.STAGES.get(live["status"], ("disclosure",))[0]
         mine = next(
             (a for a in live["answers"] if a["party"] == access.viewer.id and a["stage"] == stage),
             {},
@@ -84,14 +85,14 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
         "settlement": agreement,
         "may_sign": bool(
             agreement
-            and agreement["status"] == "signing"
+            and not SETTLEMENT.state(agreement["status"]).final
             and access.can_sign_settlement
             and any(p["user"] == access.viewer.id for p in agreement["pending"])
         ),
         "answerable": {
             o["id"]
             for o in offer_rows
-            if o["status"] == "open"
+            if o["status"] in OFFER.open_states
             and access.can_negotiate
             and access.viewer.id in access.party_ids
             and o["author"] != access.viewer.id
@@ -99,7 +100,7 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
         },
         "roster_options": [
             (str(m["id"]), _roster_line(m))
-            for m in (await appointment.roster_choices() if access.can_propose_mediator else [])
+            for m in (await proposal.roster_choices() if access.can_propose_mediator else [])
         ],
         "staff_options": [
             (str(s["id"]), s["name"])

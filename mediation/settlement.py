@@ -11,17 +11,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ledger.keys import Keyring
-from mediation import appointment
+from mediation.appointment import end_mediation
 from mediation.tables import Settlement, SettlementSignature
 from portal.accounts.reauth import confirm_password
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import take_system_step
 from portal.cases.sides import mediator_of, side_role, sides_of
+from portal.cases.statements import acting_role
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, NotAllowed
 from portal.i18n import _
+from portal.procedure.mediation import SETTLEMENT, acting, subject
+from portal.procedure.table import SYSTEM, Refused
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
@@ -31,7 +34,10 @@ async def current(case_id: int) -> dict[str, Any] | None:
     """The agreement being signed or signed, with its signatures and who is still to sign."""
     row: dict[str, Any] | None = (
         await Settlement.select()
-        .where((Settlement.case == case_id) & Settlement.status.is_in(["signing", "signed"]))
+        .where(
+            (Settlement.case == case_id)
+            & Settlement.status.is_in([s.name for s in SETTLEMENT.states])
+        )
         .first()
     )
     if row is None:
@@ -70,8 +76,12 @@ async def sign(keyring: Keyring, ref: str, access: CaseAccess, password: str, ad
     role = side_role(access)
     async with write_transaction(Case._meta.db):
         settlement = await current(access.case_id)
-        if settlement is None or settlement["status"] != "signing":
+        if settlement is None:
             raise Conflict(_("There is no settlement to sign."))
+        try:
+            SETTLEMENT.check("sign", subject(settlement), access, at)
+        except Refused as exc:  # signed already
+            raise Conflict(_("There is no settlement to sign.")) from exc
         pending = {p["user"] for p in settlement["pending"]}
         if access.viewer.id not in pending:
             raise Conflict(_("You have signed this settlement already."))
@@ -93,10 +103,11 @@ async def sign(keyring: Keyring, ref: str, access: CaseAccess, password: str, ad
         )
         if pending != {access.viewer.id}:
             return False
-        await Settlement.update({Settlement.status: "signed", Settlement.signed_at: at}).where(
+        sealed = SETTLEMENT.check("seal", subject(settlement), acting(SYSTEM), at).target
+        await Settlement.update({Settlement.status: sealed, Settlement.signed_at: at}).where(
             Settlement.id == settlement["id"]
         )
-        await appointment.end_mediation(access.case_id, at)
+        await end_mediation(access.case_id, at)
         await take_system_step(
             keyring,
             ref,
@@ -112,8 +123,6 @@ async def record_download(
     keyring: Keyring, ref: str, access: CaseAccess, settlement: dict[str, Any]
 ) -> None:
     """Every download of the agreement is in the ledger, as every file read is."""
-    from portal.cases.statements import acting_role
-
     async with write_transaction(Case._meta.db):
         await record(
             keyring,

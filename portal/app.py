@@ -29,6 +29,12 @@ from ledger.errors import LedgerError
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys
 from ledger.tables import LedgerCheckpoint
+from mediation.controllers import (
+    MediationController,
+    MediatorInvitationController,
+    NeutralProfileController,
+    RosterController,
+)
 from portal.accounts.admin_controllers import AdminUsersController
 from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
@@ -40,12 +46,6 @@ from portal.cases.constitution_controllers import (
 )
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
-from portal.cases.mediation_controllers import (
-    MediationController,
-    MediatorInvitationController,
-    NeutralProfileController,
-    RosterController,
-)
 from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper

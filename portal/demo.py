@@ -22,7 +22,7 @@ import portal.listeners  # noqa: F401  (the demo moves cases: every after-a-move
 from arbitration import award, constitution, listing
 from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring
-from mediation import appointment, roster
+from mediation import appointment, invitation, proposal, roster
 from portal.accounts import roles
 from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.service import create_user
@@ -215,15 +215,15 @@ async def _roster(people: dict[str, DemoAccount]) -> None:
 async def _appoint_mediator(keyring: Keyring, ref: str, people: dict[str, DemoAccount]) -> None:
     """sue proposes mona, both sides agree, and mona accepts: the real appointment steps."""
     _case, access = await case_access(people["sue"].viewer, ref)
-    await appointment.propose(keyring, ref, access, {"mediator": str(people["mona"].viewer.id)})
+    await proposal.propose(keyring, ref, access, {"mediator": str(people["mona"].viewer.id)})
     for side in ("alice", "bob"):
         _case, access = await case_access(people[side].viewer, ref)
-        await appointment.answer(keyring, ref, access, {"answer": "agree"})
+        await proposal.answer(keyring, ref, access, {"answer": "agree"})
     invited = await appointment.live_appointment(access.case_id)
     assert invited is not None
-    await appointment.accept(keyring, people["mona"].viewer, invited["id"],
-                             {"disclosure": "none", "password": people["mona"].password},
-                             "demo")  # fmt: skip
+    await invitation.accept(keyring, people["mona"].viewer, invited["id"],
+                            {"disclosure": "none", "password": people["mona"].password},
+                            "demo")  # fmt: skip
 
 
 async def _constitute_sole_tribunal(keyring: Keyring, ref: str,

@@ -221,10 +221,10 @@ async def act_on_passed_windows(keyring: Keyring, at: datetime) -> int:
     an unanswered invitation lapsed, offers expired, an impasse closed."""
     from arbitration import constitution
     from arbitration.timetable import advance_timetables
-    from mediation import appointment, offers
+    from mediation import offers, windows
 
     done = 0
-    for step in (appointment.advance_due, offers.expire_due, close_lapsed_impasses,
+    for step in (windows.advance_due, offers.expire_due, close_lapsed_impasses,
                  constitution.advance_due, advance_timetables):  # fmt: skip
         try:
             done += await step(keyring, at)

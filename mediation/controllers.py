@@ -11,13 +11,17 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
-from mediation import appointment, offers, roster, settlement
+from mediation import invitation, offers, period, proposal, roster, settlement
 from portal.accounts import roles
 from portal.accounts.controllers import _address
 from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
-from portal.cases.tables import Case, CaseParticipant
-from portal.errors import FormInvalid
+from portal.cases.sides import mediator_of, sides_of
+from portal.errors import FormInvalid, NotFound
+from portal.i18n import _, language
+from portal.neutrals.disclosure import NotInvited
+from portal.neutrals.pages import Invitation, invitation_page, not_found, when
+from portal.pdf.render import render_pdf
 from portal.policy import Channel, case_access
 from portal.procedure.labels import role_label
 from portal.web.pages import page
@@ -45,6 +49,7 @@ class MediationController(Controller):
 
     path = "/cases/{ref:str}/mediation"
     guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
+    exception_handlers = {NotFound: not_found}  # noqa: RUF012 (an offer not on this case)
 
     async def _again(
         self, ref: str, case: dict[str, Any], access: Any, which: str, exc: FormInvalid,
@@ -72,21 +77,21 @@ class MediationController(Controller):
     async def propose(self, request: Req, ref: str) -> Response[Any] | Template:
         keyring = request.app.state.keyring
         return await self._run(
-            request, ref, "propose", lambda a, f: appointment.propose(keyring, ref, a, f)
+            request, ref, "propose", lambda a, f: proposal.propose(keyring, ref, a, f)
         )
 
     @post("/answer")
     async def answer(self, request: Req, ref: str) -> Response[Any] | Template:
         keyring = request.app.state.keyring
         return await self._run(
-            request, ref, "answer", lambda a, f: appointment.answer(keyring, ref, a, f)
+            request, ref, "answer", lambda a, f: proposal.answer(keyring, ref, a, f)
         )
 
     @post("/extend")
     async def extend(self, request: Req, ref: str) -> Response[Any] | Template:
         keyring = request.app.state.keyring
         return await self._run(
-            request, ref, "extend", lambda a, f: appointment.extend(keyring, ref, a, f)
+            request, ref, "extend", lambda a, f: period.extend(keyring, ref, a, f)
         )
 
     @post("/offers")
@@ -134,8 +139,6 @@ class MediationController(Controller):
         agreement = await settlement.current(access.case_id)
         if agreement is None:
             raise NotFoundException()
-        from portal.pdf.render import render_pdf
-
         pdf = await render_pdf(
             "pdf/settlement.html",
             await _pdf_context(case, agreement),
@@ -153,9 +156,6 @@ class MediationController(Controller):
 
 
 async def _pdf_context(case: dict[str, Any], agreement: dict[str, Any]) -> dict[str, Any]:
-    from portal.cases.sides import mediator_of, sides_of
-    from portal.i18n import language
-
     mediator = await mediator_of(case["id"])
     with language(agreement["language"]):
         return {
@@ -186,32 +186,32 @@ async def _pdf_context(case: dict[str, Any], agreement: dict[str, Any]) -> dict[
         }
 
 
+def _wording(case: dict[str, Any], appointment: dict[str, Any]) -> Invitation:
+    return Invitation(
+        title=_("Invitation to mediate %(ref)s", ref=case["ref"]),
+        intro=_(
+            "You have been proposed as the mediator of this dispute, and no party objected. "
+            "Read the summary, disclose anything that could make a party doubt your "
+            "independence, and accept or decline by %(date)s.",
+            date=when(appointment["answer_due"]),
+        ),
+        may_object=_("I disclose the following; the parties may object to it."),
+        path="/mediation/invitations",
+        forms="invitation",
+    )
+
+
 class MediatorInvitationController(Controller):
     """The invited mediator's page: the case's summary, the disclosure, the answer."""
 
     path = "/mediation/invitations"
     guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
+    exception_handlers = {NotInvited: not_found}  # noqa: RUF012 (not theirs, or answered)
 
     async def _page(self, request: Req, appointment_id: int, errors: dict[str, str] | None = None,
                     form: dict[str, str] | None = None, status: int = 200) -> Template:  # fmt: skip
-        invitation = await appointment.invitation(_viewer(request), appointment_id)
-        case = await Case.select().where(Case.id == invitation["case"]).first()
-        people = await CaseParticipant.select(
-            CaseParticipant.role, CaseParticipant.user.name
-        ).where(
-            (CaseParticipant.case == case["id"])
-            & CaseParticipant.role.is_in(list(roles.PARTY_SIDES))
-        )  # fmt: skip
-        return page(
-            "mediation/invitation.html",
-            status_code=status,
-            invitation=invitation,
-            case=case,
-            parties=people,
-            category_label=category_label,
-            errors=errors or {},
-            form=form or {},
-        )
+        invited = await invitation.invitation(_viewer(request), appointment_id)
+        return await invitation_page(invited, _wording, errors, form, status)
 
     @get("/{appointment_id:int}")
     async def show(self, request: Req, appointment_id: int) -> Template:
@@ -221,7 +221,7 @@ class MediatorInvitationController(Controller):
     async def accept(self, request: Req, appointment_id: int) -> Response[Any] | Template:
         form = await _form(request)
         try:
-            ref = await appointment.accept(
+            ref = await invitation.accept(
                 request.app.state.keyring, _viewer(request), appointment_id, form, _address(request)
             )
         except FormInvalid as exc:
@@ -231,7 +231,7 @@ class MediatorInvitationController(Controller):
 
     @post("/{appointment_id:int}/decline")
     async def decline(self, request: Req, appointment_id: int) -> Response[Any]:
-        await appointment.decline(
+        await invitation.decline(
             request.app.state.keyring, _viewer(request), appointment_id, await _form(request)
         )
         return Redirect("/cases", status_code=303)
