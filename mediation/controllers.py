@@ -19,8 +19,8 @@ from portal.cases.controllers import room_context
 from portal.cases.sides import mediator_of, sides_of
 from portal.errors import FormInvalid, NotFound
 from portal.i18n import _, language
+from portal.neutrals.controllers import Invitation, invitation_page, not_found, when
 from portal.neutrals.disclosure import NotInvited
-from portal.neutrals.pages import Invitation, invitation_page, not_found, when
 from portal.pdf.render import render_pdf
 from portal.policy import Channel, case_access
 from portal.procedure.labels import role_label

@@ -46,8 +46,6 @@ KNOWN: frozenset[tuple[str, str, str]] = frozenset(
         # (rule, importer, imported). Each group: who removes it.
         # i17-mediation (services raise portal.errors, not Litestar's; the appointment
         # tells the case through a hook, not by importing lifecycle):
-        ("service imports the web", "mediation.appointment", "litestar.exceptions"),
-        ("service imports the web", "mediation.offers", "litestar.exceptions"),
         # i17-arbitration (portal.errors.NotFound instead of NotFoundException):
         ("service imports the web", "arbitration.award", "litestar.exceptions"),
         ("service imports the web", "arbitration.constitution", "litestar.exceptions"),
