@@ -1,10 +1,11 @@
-"""The case proof bundle of spec ledger-v1 (`ledger-proof.json`, format portal-case-proof/v1):
-building one, and checking one offline with nothing but the bundle, the verifier keys and
-the evidence files.
+"""The case proof bundle (`ledger-proof.json`, format portal-case-proof/v1, described in
+docs/LEDGER-FORMAT.md#bundle): building one, and checking one offline with nothing but the
+bundle, the verifier keys and the evidence files.
 
-The verifier never stops at the first problem: it runs every check of the spec's "What a
-verifier checks, and must reject" and reports each finding in words a reader without the
-portal can act on, naming the entry (its case_seq and log index) wherever there is one.
+The verifier never stops at the first problem: it runs every check of "What a verifier
+checks, and must reject" (docs/LEDGER-FORMAT.md#checks) and reports each finding in words a
+reader without the portal can act on, naming the entry (its case_seq and log index)
+wherever there is one.
 """
 
 import base64
@@ -51,7 +52,8 @@ def build_bundle(
     entries: Sequence[BundleEntry],
     evidence: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """The bundle as a JSON-ready dict, in the spec's shape and key order."""
+    """The bundle as a JSON-ready dict, in the shape and key order of
+    docs/LEDGER-FORMAT.md#bundle."""
     return {
         "format": FORMAT,
         "origin": origin,
@@ -166,7 +168,7 @@ def _is_int(value: object) -> bool:
 
 
 def _file_records(value: Any) -> Iterator[Mapping[str, Any]]:
-    # ledger-v1: a file is recorded in a body as an object with "sha256", at any depth.
+    # LEDGER-FORMAT.md#entry: a file is recorded in a body as an object with "sha256", at any depth.
     if isinstance(value, Mapping):
         if isinstance(value.get("sha256"), str):
             yield value

@@ -13,7 +13,8 @@ Checks, in order:
 - `origin`: pinned, the seal is by a pinned certificate and the log's checkpoint is signed
   by a pinned key; a file from anywhere else is "not issued by" whoever was pinned;
 - `attachment`: the PDF carries `ledger-proof.json`;
-- every check of spec ledger-v1 (`ledger.bundle.verify_bundle`), with the zip's evidence;
+- every check of docs/LEDGER-FORMAT.md#checks (`ledger.bundle.verify_bundle`), with the
+  zip's evidence;
 - `missing`: a zip holds every evidence file the bundle lists;
 - `complete`: the chain ends with the entry that records this export, so no entry at the
   end was cut off.

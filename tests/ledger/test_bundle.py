@@ -1,5 +1,6 @@
 """The case proof bundle: a bundle built from a real log passes the offline verifier, and
-each kind of tampering the spec lists fails the right check, naming the entry."""
+each kind of tampering docs/LEDGER-FORMAT.md#checks lists fails the right check, naming the
+entry."""
 
 import base64
 import hashlib
