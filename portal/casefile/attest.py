@@ -677,7 +677,11 @@ async def verify_rows(data_dir: Path | None = None) -> RowReport:
                 .where(Evidence.case.is_in(list(cases)))
                 .order_by(Evidence.id)
             )
-            await compare_files(data_dir, rows, lambda row, refs=cases: refs[row["case"]], report)
+
+            def ref_of(row: dict[str, Any], refs: dict[int, str] = cases) -> str:
+                return refs[row["case"]]
+
+            await compare_files(data_dir, rows, ref_of, report)
         last = page[-1]["id"]
     return report
 

@@ -25,7 +25,7 @@ only the chosen category and priority, as the case has them now):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -155,7 +155,8 @@ def _case_filters(filters: Filters) -> tuple[str, list[Any]]:
 
 
 async def _rows(sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    return await Case.raw(sql, *args)
+    rows: list[dict[str, Any]] = await Case.raw(sql, *args)
+    return rows
 
 
 # -- The queries ----------------------------------------------------------------------------
@@ -423,7 +424,7 @@ FIGURES: dict[str, Callable[[Filters], Any]] = {
 """Each chart's figure by its slug, for its CSV."""
 
 
-async def _one_of(figures: Any, index: int) -> Figure:
+async def _one_of(figures: Awaitable[list[Figure]], index: int) -> Figure:
     return (await figures)[index]
 
 
