@@ -24,15 +24,9 @@ from ledger.bundle import Report
 from ledger.keys import trusted_verifiers
 from ledger.phrase import Phrase
 from portal.casefile.export import export
+from portal.casefile.report import CaseFileReport, Verdict, check_name, headline, missing_files
 from portal.casefile.trust import Trust
-from portal.casefile.verify import (
-    CaseFileReport,
-    Verdict,
-    check_name,
-    headline,
-    missing_files,
-    verify_case_file,
-)
+from portal.casefile.verify import verify_case_file
 from portal.cases.events import actor
 from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError
