@@ -40,6 +40,20 @@ def with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     return uvloop.run(run())
 
 
+def with_keys_published(
+    settings: Settings, keyring: Keyring, work: Callable[[], Awaitable[T]]
+) -> T:
+    """`with_database`, first recording in it the public half of every key in the keyring,
+    so that what a new or rotated key signs can be checked against the published keys."""
+    from ledger.keys import publish_keys
+
+    async def run() -> T:
+        await publish_keys(keyring)
+        return await work()
+
+    return with_database(settings, run)
+
+
 def open_keyring(settings: Settings, *, create: bool | None = None) -> Keyring:
     """The ledger's signing keys; made on first use except in production."""
     from ledger.errors import LedgerError

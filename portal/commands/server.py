@@ -10,7 +10,12 @@ from typing import Any
 
 import click
 
-from portal.commands.environment import open_keyring, settings_from_env, with_database
+from portal.commands.environment import (
+    open_keyring,
+    settings_from_env,
+    with_database,
+    with_keys_published,
+)
 from portal.settings import ConfigurationError
 
 
@@ -72,17 +77,11 @@ def sweep_command() -> None:
 
     Safe beside running servers and other sweeps: each reminder is sent once.
     """
-    from ledger.keys import publish_keys
     from portal.cases.sweep import sweep
 
     settings = settings_from_env()
     keyring = open_keyring(settings)
-
-    async def work() -> Any:
-        await publish_keys(keyring)
-        return await sweep(keyring)
-
-    result = with_database(settings, work)
+    result = with_keys_published(settings, keyring, lambda: sweep(keyring))
     click.echo(
         f"Sent {result.sent} deadline reminders ({result.due_soon} due soon, "
         f"{result.overdue} overdue) in {result.notifications} notifications."

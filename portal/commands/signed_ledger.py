@@ -19,6 +19,7 @@ from portal.commands.environment import (
     settings_from_env,
     trusted_keys,
     with_database,
+    with_keys_published,
 )
 from portal.standard_output import write_document
 
@@ -42,16 +43,10 @@ def init_key() -> None:
 def integrate() -> None:
     """Integrate every pending entry now and sign a checkpoint for each batch."""
     from ledger.integrator import integrate as integrate_log
-    from ledger.keys import publish_keys
 
     settings = settings_from_env()
     keyring = open_keyring(settings)
-
-    async def work() -> Any:
-        await publish_keys(keyring)
-        return await integrate_log(keyring, wait=True)
-
-    done = with_database(settings, work)
+    done = with_keys_published(settings, keyring, lambda: integrate_log(keyring, wait=True))
     click.echo(
         f"Integrated {done.entries} entries in {done.batches} batches; tree size {done.size}."
     )
@@ -118,16 +113,11 @@ def verify_bundle_command(bundle_file: Path, keys: tuple[str, ...]) -> None:
 @ledger.command()
 def keys() -> None:
     """Every verifier key of this log, one per line, newest first."""
-    from ledger.keys import publish_keys, published_verifiers
+    from ledger.keys import published_verifiers
 
     settings = settings_from_env()
-    keyring = open_keyring(settings)
-
-    async def work() -> Any:
-        await publish_keys(keyring)
-        return await published_verifiers()
-
-    write_document("".join(f"{verifier}\n" for verifier in with_database(settings, work)))
+    verifiers = with_keys_published(settings, open_keyring(settings), published_verifiers)
+    write_document("".join(f"{verifier}\n" for verifier in verifiers))
 
 
 @ledger.command()
