@@ -20,7 +20,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
-from ledger.bundle import Report
+from ledger.findings import Report
 from ledger.keys import trusted_verifiers
 from ledger.phrase import Phrase
 from portal.casefile.export import export

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ledger.bundle import Finding, Report
+from ledger.findings import Finding, Report
 from ledger.phrase import Phrase, Translate, english
 
 

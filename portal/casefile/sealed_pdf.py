@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import IO, Any
 
-from ledger.bundle import Finding
+from ledger.findings import Finding
 from portal.casefile.report import said
 from portal.casefile.trust import Trust
 

@@ -42,8 +42,10 @@ import zipfile
 from pathlib import Path
 from typing import IO, Any
 
-from ledger.bundle import FileDigest, Finding, verify_bundle
+from ledger.bundle import verify_bundle
+from ledger.bundle_state import FileDigest
 from ledger.errors import NoteError
+from ledger.findings import Finding
 from ledger.note import open_note, parse_verifier_key
 from portal.casefile.report import CaseFileReport, said
 from portal.casefile.sealed_pdf import attached_bundle, check_seal
