@@ -151,69 +151,76 @@ def check_consistency(state: Verification) -> None:
                 ),
             )
             continue
-        if current is None or not state.checkpoint_verified:
-            state.report(
-                "consistency",
-                True,
-                Phrase(
-                    "{label} was not compared, because the bundle's checkpoint could not be "
-                    "verified.",
-                    label=label,
-                ),
-            )
-        elif previous.origin != current.origin:
-            state.report(
-                "consistency",
-                True,
-                Phrase(
-                    "{label} is for another log ({origin}), so it was not compared.",
-                    label=label,
-                    origin=previous.origin,
-                ),
-            )
-        elif previous.size == current.size and previous.root_hash != current.root_hash:
-            state.fail(
-                "consistency",
-                Phrase(
-                    "{label} and the bundle's checkpoint are both signed for tree size "
-                    "{size} but have different roots: the log was forked or rewritten.",
-                    label=label,
-                    size=current.size,
-                ),
-            )
-        elif previous.size == current.size:
-            state.report(
-                "consistency",
-                True,
-                Phrase(
-                    "{label} is the same tree as the bundle's checkpoint (size {size}).",
-                    label=label,
-                    size=current.size,
-                ),
-            )
-        elif previous.size < current.size:
-            state.report(
-                "consistency",
-                True,
-                Phrase(
-                    "{label} (tree size {old}) is older than the bundle's checkpoint (size "
-                    "{new}); showing that the log only grew since needs a consistency "
-                    "proof, which the bundle does not carry, so it was not checked.",
-                    label=label,
-                    old=previous.size,
-                    new=current.size,
-                ),
-            )
-        else:
-            state.report(
-                "consistency",
-                True,
-                Phrase(
-                    "{label} (tree size {old}) is newer than the bundle's checkpoint (size "
-                    "{new}), so this was not checked: the bundle may leave out entries "
-                    "written since.",
-                    label=label,
-                    old=previous.size,
-                    new=current.size,
-                ),
-            )
+        _compare(state, label, previous, current)
+
+
+def _compare(
+    state: Verification, label: Phrase, previous: Checkpoint, current: Checkpoint | None
+) -> None:
+    """One checkpoint seen before against the bundle's, when they can be compared."""
+    if current is None or not state.checkpoint_verified:
+        state.report(
+            "consistency",
+            True,
+            Phrase(
+                "{label} was not compared, because the bundle's checkpoint could not be "
+                "verified.",
+                label=label,
+            ),
+        )
+    elif previous.origin != current.origin:
+        state.report(
+            "consistency",
+            True,
+            Phrase(
+                "{label} is for another log ({origin}), so it was not compared.",
+                label=label,
+                origin=previous.origin,
+            ),
+        )
+    elif previous.size == current.size and previous.root_hash != current.root_hash:
+        state.fail(
+            "consistency",
+            Phrase(
+                "{label} and the bundle's checkpoint are both signed for tree size "
+                "{size} but have different roots: the log was forked or rewritten.",
+                label=label,
+                size=current.size,
+            ),
+        )
+    elif previous.size == current.size:
+        state.report(
+            "consistency",
+            True,
+            Phrase(
+                "{label} is the same tree as the bundle's checkpoint (size {size}).",
+                label=label,
+                size=current.size,
+            ),
+        )
+    elif previous.size < current.size:
+        state.report(
+            "consistency",
+            True,
+            Phrase(
+                "{label} (tree size {old}) is older than the bundle's checkpoint (size "
+                "{new}); showing that the log only grew since needs a consistency "
+                "proof, which the bundle does not carry, so it was not checked.",
+                label=label,
+                old=previous.size,
+                new=current.size,
+            ),
+        )
+    else:
+        state.report(
+            "consistency",
+            True,
+            Phrase(
+                "{label} (tree size {old}) is newer than the bundle's checkpoint (size "
+                "{new}), so this was not checked: the bundle may leave out entries "
+                "written since.",
+                label=label,
+                old=previous.size,
+                new=current.size,
+            ),
+        )
