@@ -51,7 +51,7 @@ Check = Callable[[dict[str, Any], Entry, CaseEntries], Iterator[str]]
 TRANSITIONS = frozenset({"case.transitioned"})
 
 
-def events(*names: str) -> frozenset[str]:
+def of_types(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
@@ -143,7 +143,7 @@ def questions(row: dict[str, Any], entry: Entry, case: CaseEntries) -> Iterator[
     if entry.type == "info.requested":
         yield from _differs("addressee", _user(row["addressee"]), body.get("to"))
         # The respondent's answer is its own entry, naming the request.
-        answers = case.of(events("info.answered"), lambda e: e.body.get("request") == row["id"])
+        answers = case.of(of_types("info.answered"), lambda e: e.body.get("request") == row["id"])
     else:
         # The claimant answers with the step `answer_info`, the next one after the questions.
         answers = [
