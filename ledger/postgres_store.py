@@ -23,6 +23,7 @@ from ledger.storage import (
     MakeEntry,
     PlanBatch,
     W,
+    Written,
     node_id,
     node_key,
     pg,
@@ -77,6 +78,20 @@ PG_INSERT_NODES = (
 )
 
 
+def _written_at(case: str, seq: int, written: Written) -> tuple[object, ...]:
+    """The parameters $1 to $7 of both append statements: the entry at `seq`, and the
+    head's next `case_seq`."""
+    return (
+        case,
+        seq,
+        written.event_type,
+        written.entry,
+        written.signature,
+        written.leaf_hash,
+        seq + 1,
+    )
+
+
 class PostgresStore(LedgerStore):
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[None]:
@@ -113,16 +128,7 @@ class PostgresStore(LedgerStore):
         head = await conn.fetchrow(PG_LOCK_HEAD, case, ZERO_HASH)
         seq = head["next_seq"]
         written = make(seq, bytes(head["head_hash"]))
-        await conn.execute(
-            PG_INSERT_AND_ADVANCE,
-            case,
-            seq,
-            written.event_type,
-            written.entry,
-            written.signature,
-            written.leaf_hash,
-            seq + 1,
-        )
+        await conn.execute(PG_INSERT_AND_ADVANCE, *_written_at(case, seq, written))
         return written
 
     async def _append_optimistically(self, conn: Any, case: str, make: MakeEntry[W]) -> W | None:
@@ -130,16 +136,7 @@ class PostgresStore(LedgerStore):
         for _ in range(OPTIMISTIC_ATTEMPTS):
             seq, prev = await self._read_head(conn, case)
             written = make(seq, prev)
-            landed = await conn.fetchval(
-                PG_APPEND_IF_HEAD,
-                case,
-                seq,
-                written.event_type,
-                written.entry,
-                written.signature,
-                written.leaf_hash,
-                seq + 1,
-            )
+            landed = await conn.fetchval(PG_APPEND_IF_HEAD, *_written_at(case, seq, written))
             if landed:
                 return written
         return None
