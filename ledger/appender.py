@@ -4,7 +4,7 @@
 the same case can ever get the same `case_seq`: the entry is built and signed while the
 case's head row is held (a write transaction on SQLite, the row's lock on PostgreSQL),
 or, on PostgreSQL outside any transaction, it is written only if the tip it was built on
-is still the tip (see `ledger.store.PostgresStore.append`). The entry gets its place in
+is still the tip (see `ledger.postgres_store.PostgresStore.append`). The entry gets its place in
 the global log later, from the integrator; its receipt (bytes, signature, leaf hash) is
 valid at once.
 """

@@ -21,24 +21,16 @@ import itertools
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ledger.audit_report import AuditReport
+from ledger.audit_tree import check_checkpoints, check_nodes, levels_of
 from ledger.audit_worker import Checked, Row, check_entries, start_workers
-from ledger.checkpoint import open_checkpoint
 from ledger.entry import ZERO_HASH
-from ledger.errors import NoteError, ProofError
-from ledger.merkle import (
-    NodeId,
-    assemble,
-    consistency_ranges,
-    node_hash,
-    range_hash,
-    verify_consistency,
-)
 from ledger.note import NoteVerifier
-from ledger.store import LEVEL_SHIFT, node_id, node_key, store_for
-from ledger.tables import LedgerCaseHead, LedgerCheckpoint, LedgerEntry, LedgerKey, LedgerNode
+from ledger.store import store_for
+from ledger.tables import LedgerCaseHead, LedgerEntry, LedgerKey
 
 PAGE = 5000
 # Each entry's own checks (decode, canonical form, signature) are most of the work and
@@ -48,52 +40,6 @@ PAGE = 5000
 # A small log is checked in a thread here: starting the workers would cost more than it saves.
 PARALLEL_FROM = 20_000
 CHUNK = 500
-SHOWN_PER_CHECK = 20
-
-
-@dataclass(frozen=True)
-class Failure:
-    check: str
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"FAIL [{self.check}] {self.where}: {self.message}"
-
-
-@dataclass
-class AuditReport:
-    entries: int = 0
-    cases: int = 0
-    checkpoints: int = 0
-    tree_size: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    hidden: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def fail(self, check: str, where: str, message: str) -> None:
-        shown = sum(1 for f in self.failures if f.check == check)
-        if shown < SHOWN_PER_CHECK:
-            self.failures.append(Failure(check, where, message))
-        else:
-            self.hidden[check] = self.hidden.get(check, 0) + 1
-
-    def render(self) -> str:
-        lines = [str(f) for f in self.failures]
-        lines += [f"FAIL [{check}] ... and {n} more" for check, n in self.hidden.items()]
-        summary = (
-            f"{self.entries} entries in {self.cases} cases, tree of {self.tree_size} leaves, "
-            f"{self.checkpoints} checkpoints"
-        )
-        if self.ok:
-            lines.append(f"OK: {summary}; every check holds.")
-        else:
-            total = len(self.failures) + sum(self.hidden.values())
-            lines.append(f"FAILED: {total} problems found in {summary}.")
-        return "\n".join(lines)
 
 
 @dataclass
@@ -283,9 +229,9 @@ async def _verify_log(
 
     await _check_published_keys(keys, report)
     await _check_heads(verifier)
-    levels = _levels(leaves)
-    await _check_nodes(levels, report)
-    await _check_checkpoints(origin, keys, levels, report)
+    levels = levels_of(leaves)
+    await check_nodes(levels, report)
+    await check_checkpoints(origin, keys, levels, report)
     return report
 
 
@@ -325,121 +271,3 @@ async def _check_heads(verifier: _Verifier) -> None:
             )
     for case in heads:
         report.fail("chain", f"case {case}", "the head row names a case with no entries")
-
-
-def _levels(leaves: list[bytes]) -> list[list[bytes]]:
-    """Every complete node, level by level: levels[L][i] is node (L, i)."""
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        below = levels[-1]
-        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-    return levels
-
-
-class _LevelNodes(dict[NodeId, bytes]):
-    """A read-only view of `levels` as the node mapping the Merkle functions take."""
-
-    def __init__(self, levels: list[list[bytes]]) -> None:
-        super().__init__()
-        self.levels = levels
-
-    def __missing__(self, node: NodeId) -> bytes:
-        level, index = node
-        return self.levels[level][index]
-
-
-async def _check_nodes(levels: list[list[bytes]], report: AuditReport) -> None:
-    """Compare every stored node with the recomputed one; name each missing or extra node."""
-    stored_count = 0
-    for level, hashes in enumerate(levels):
-        high = node_key((level, (1 << LEVEL_SHIFT) - 1))
-        last = node_key((level, 0)) - 1
-        expected = 0  # the next index this level should hold
-        while True:
-            rows = (
-                await LedgerNode.select(LedgerNode.node_key, LedgerNode.hash)
-                .where((LedgerNode.node_key > last) & (LedgerNode.node_key <= high))
-                .order_by(LedgerNode.node_key)
-                .limit(PAGE * 4)
-            )
-            for row in rows:
-                _, index = node_id(row["node_key"])
-                stored_count += 1
-                _missing_nodes(report, level, expected, min(index, len(hashes)))
-                expected = index + 1
-                if index >= len(hashes):
-                    report.fail(
-                        "tree", f"node ({level}, {index})", "a stored node lies beyond the tree"
-                    )
-                elif bytes(row["hash"]) != hashes[index]:
-                    report.fail(
-                        "tree",
-                        f"node ({level}, {index})",
-                        "the stored hash differs from the one recomputed from the entries",
-                    )
-            if len(rows) < PAGE * 4:
-                break
-            last = rows[-1]["node_key"]
-        _missing_nodes(report, level, expected, len(hashes))
-    total = await LedgerNode.count()
-    if total != stored_count:
-        report.fail(
-            "tree", "nodes", f"{total - stored_count} stored nodes have an impossible level"
-        )
-
-
-def _missing_nodes(report: AuditReport, level: int, start: int, end: int) -> None:
-    for index in range(start, end):
-        report.fail("tree", f"node ({level}, {index})", "the stored node is missing (deleted?)")
-
-
-async def _check_checkpoints(
-    origin: str, keys: Sequence[NoteVerifier], levels: list[list[bytes]], report: AuditReport
-) -> None:
-    size = len(levels[0]) if levels[0] else 0
-    nodes = _LevelNodes(levels)
-    rows = await LedgerCheckpoint.select(
-        LedgerCheckpoint.id,
-        LedgerCheckpoint.tree_size,
-        LedgerCheckpoint.root_hash,
-        LedgerCheckpoint.note,
-    ).order_by(LedgerCheckpoint.id)
-    report.checkpoints = len(rows)
-    previous: tuple[int, bytes, str] | None = None
-    for row in rows:
-        where = f"checkpoint #{row['id']} (size {row['tree_size']})"
-        try:
-            checkpoint, _ = open_checkpoint(row["note"], keys, origin=origin)
-        except NoteError as exc:
-            report.fail("checkpoint", where, str(exc))
-            continue
-        if checkpoint.size != row["tree_size"] or checkpoint.root_hash != bytes(row["root_hash"]):
-            report.fail("checkpoint", where, "the stored size or root differs from the signed note")
-        if checkpoint.size > size:
-            report.fail(
-                "checkpoint",
-                where,
-                f"signed for {checkpoint.size} leaves but the log holds {size}"
-                " (its tail was cut off)",
-            )
-            continue
-        try:
-            root = range_hash(0, checkpoint.size, nodes) if checkpoint.size else None
-        except (KeyError, IndexError):
-            root = None
-        if checkpoint.size and root != checkpoint.root_hash:
-            report.fail("checkpoint", where, "the signed root is not the root of the log's entries")
-        if previous is not None:
-            old_size, old_root, old_where = previous
-            try:
-                if checkpoint.size < old_size:
-                    raise ProofError(f"the tree shrank from {old_size} leaves")
-                proof = (
-                    assemble(consistency_ranges(old_size, checkpoint.size), nodes)
-                    if old_size
-                    else []
-                )
-                verify_consistency(old_size, checkpoint.size, old_root, checkpoint.root_hash, proof)
-            except ProofError as exc:
-                report.fail("consistency", f"{old_where} -> {where}", str(exc))
-        previous = (checkpoint.size, checkpoint.root_hash, where)

@@ -1,4 +1,4 @@
-"""The ledger entry of spec ledger-v1 ("Entry"): its fields, the rules each must follow, and
+"""The ledger entry (docs/LEDGER-FORMAT.md#entry): its fields, the rules each must follow, and
 the exact bytes (RFC 8785 JCS, UTF-8) that are stored, hashed and signed.
 
 Decoding is strict because the stored bytes are the record: bytes that are not exactly the
@@ -27,7 +27,8 @@ FORMAT_VERSION = 1
 ZERO_HASH = bytes(32)
 FIELDS = frozenset({"v", "log", "case", "case_seq", "prev", "type", "actor", "at", "body", "kid"})
 MAX_CASE_LENGTH = 64
-# ledger-v1: numbers are integers below 2^53, the range every JSON reader holds exactly.
+# docs/LEDGER-FORMAT.md#entry: numbers are integers below 2^53, the range every JSON
+# reader holds exactly.
 SAFE_INTEGER_LIMIT = 2**53
 
 _TYPE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")

@@ -23,7 +23,8 @@ from ledger.keys import Keyring, checkpoint_signers
 from ledger.merkle import append_leaves, range_hash
 from ledger.note import NoteSigner
 from ledger.proofs import latest_checkpoint
-from ledger.store import Batch, LogState, store_for
+from ledger.storage import Batch, LogState
+from ledger.store import store_for
 
 log = logging.getLogger(__name__)
 

@@ -88,7 +88,8 @@ async def _subtrees(
 
 
 async def case_bundle(case: str, origin: str, through_seq: int | None = None) -> dict[str, Any]:
-    """The spec's `ledger-proof.json` for one case, against the latest checkpoint.
+    """The `ledger-proof.json` (docs/LEDGER-FORMAT.md#bundle) for one case, against the
+    latest checkpoint.
 
     With `through_seq`, the chain stops at that entry: a case file ends with the entry that
     records its export, whatever was written to the case since.

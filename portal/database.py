@@ -118,9 +118,11 @@ class PooledSQLiteEngine(SQLiteEngine):
                 await asyncio.shield(waiting)
             except asyncio.CancelledError:
                 # The thread still takes the flock: give it back when it does.
-                waiting.add_done_callback(
-                    lambda done: done.exception() or fcntl.flock(handle, fcntl.LOCK_UN)
-                )
+                def give_back(done: asyncio.Future[None]) -> None:
+                    if done.exception() is None:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+
+                waiting.add_done_callback(give_back)
                 raise
         except BaseException:
             lock.release()

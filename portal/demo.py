@@ -164,6 +164,7 @@ async def _join(
 ) -> None:
     """Put someone on a case; a legal user acts for the platform, or for `acts_for`."""
     case = await Case.select(Case.id).where(Case.ref == ref).first()
+    assert case is not None, f"the demo just filed {ref}"
     body = {"user": account.viewer.actor_id, "role": role}
     if role == roles.LEGAL:
         body["acts_for"] = acts_for.viewer.actor_id if acts_for else "platform"
@@ -234,11 +235,13 @@ async def _constitute_sole_tribunal(keyring: Keyring, ref: str,
     form = {"ruleset": "sole", "representative": str(people["sue"].viewer.id)}
     await constitution.start(keyring, ref, access, form)
     sent = await CandidateList.select().order_by(CandidateList.id, ascending=False).first()
+    assert sent is not None, "starting the arbitration sends a list"
     ranks = {listing.field(int(c)): "1" for c in json.loads(sent["candidates"])}
     for side in ("alice", "sue"):
         _case, access = await case_access(people[side].viewer, ref)
         await constitution.answer_list(keyring, ref, access, sent["id"], ranks)
     seat = await Seat.select().order_by(Seat.id, ascending=False).first()
+    assert seat is not None, "ranking the list fills a seat"
     await constitution.accept(keyring, people["ari"].viewer, seat["id"],
                               {"disclosure": "none", "password": people["ari"].password},
                               "demo")  # fmt: skip

@@ -20,19 +20,13 @@ from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
-from ledger.bundle import Report
+from ledger.findings import Report
 from ledger.keys import trusted_verifiers
 from ledger.phrase import Phrase
 from portal.casefile.export import export
+from portal.casefile.report import CaseFileReport, Verdict, check_name, headline, missing_files
 from portal.casefile.trust import Trust
-from portal.casefile.verify import (
-    CaseFileReport,
-    Verdict,
-    check_name,
-    headline,
-    missing_files,
-    verify_case_file,
-)
+from portal.casefile.verify import verify_case_file
 from portal.cases.events import actor
 from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError

@@ -42,7 +42,7 @@ def nice_top(largest: float) -> float:
     end, so that its middle line is a round number too."""
     if largest <= 0:
         return 1
-    scale = 10 ** math.floor(math.log10(largest))
+    scale: float = 10 ** math.floor(math.log10(largest))
     for step in (1, 2, 2.5, 5, 10):
         if step * scale >= largest:
             return step * scale

@@ -4,6 +4,7 @@ The database counts, groups and takes medians (GROUP BY, COUNT, window functions
 Python only lays the few groups that come back into rows, with a zero for every group
 that had no case, so a chart always has the same bars. The work therefore grows with
 the number of groups, not of cases: `tests/bench/dashboard.py` times it at 100,000.
+The queries themselves are in `queries`.
 
 What each chart counts, and which date the range applies to (every chart also keeps
 only the chosen category and priority, as the case has them now):
@@ -25,17 +26,25 @@ only the chosen category and priority, as the case has them now):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from portal.cases.categories import CATEGORIES, category_label, state_label
 from portal.cases.deadlines import PRIORITIES
 from portal.cases.queues import priority_label
 from portal.cases.sweep import REMINDED_STATES
-from portal.cases.tables import Case
 from portal.dashboard.filters import Filters
+from portal.dashboard.queries import (
+    OPEN_STATES,
+    fetch_rows,
+    missed_sql,
+    open_cases_sql,
+    outcomes_sql,
+    resolution_sql,
+    satisfaction_sql,
+    weekly_sql,
+)
 from portal.i18n import _, ngettext
 from portal.procedure import case as st
 
@@ -103,155 +112,8 @@ def stage_label(stage: str) -> str:
     return state_label(stage) if stage else _("Stage not recorded")
 
 
-OPEN_STATES = tuple(state for state in st.STATES if state in st.OPEN_STATES)
 MISSABLE_STAGES = tuple(state for state in st.STATES if state in REMINDED_STATES)
 SCORES = ("1", "2", "3", "4", "5")
-
-
-# -- SQL that differs between the engines --------------------------------------------------
-
-
-def _sqlite() -> bool:
-    return bool(Case._meta.db.engine_type == "sqlite")
-
-
-def _day(column: str) -> str:
-    """The UTC day of a timestamp, as text YYYY-MM-DD or a date."""
-    if _sqlite():
-        # Piccolo keeps a timestamptz on SQLite as UTC text, "YYYY-MM-DD HH:MM:SS...":
-        # its first ten characters are the day, cheaper to cut than date() is to parse.
-        return f"substr({column}, 1, 10)"
-    return f"CAST({column} AT TIME ZONE 'UTC' AS date)"
-
-
-def _days_between(start: str, end: str) -> str:
-    if _sqlite():
-        return f"(julianday({end}) - julianday({start}))"
-    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
-
-
-def _marks(values: tuple[str, ...] | frozenset[str]) -> str:
-    return ", ".join("{}" for _value in values)
-
-
-def _joined_case(filters: Filters, foreign_key: str) -> str:
-    """The JOIN to the case, for a count of rows of another table: only when a category
-    or priority is chosen, since reading the case for every row is most of the work."""
-    if not (filters.category or filters.priority):
-        return ""
-    return f"JOIN dispute_case c ON c.id = {foreign_key} "
-
-
-def _case_filters(filters: Filters) -> tuple[str, list[Any]]:
-    """The category and priority conditions on the case `c`, with their arguments."""
-    where, args = "", []
-    if filters.category:
-        where += " AND c.category = {}"
-        args.append(filters.category)
-    if filters.priority:
-        where += " AND c.priority = {}"
-        args.append(filters.priority)
-    return where, args
-
-
-async def _rows(sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    return await Case.raw(sql, *args)
-
-
-# -- The queries ----------------------------------------------------------------------------
-
-
-def open_cases_sql(filters: Filters) -> tuple[str, list[Any]]:
-    """Open cases filed in the range, counted per (state, category, priority): one
-    query for the three charts of open cases, which add up its few dozen groups."""
-    more, more_args = _case_filters(filters)
-    sql = (
-        "SELECT c.state, c.category, c.priority, COUNT(*) AS cases FROM dispute_case c "
-        f"WHERE c.filed_at >= {{}} AND c.filed_at < {{}} AND c.state IN ({_marks(OPEN_STATES)})"
-        f"{more} GROUP BY c.state, c.category, c.priority"
-    )
-    return sql, [filters.since, filters.before, *OPEN_STATES, *more_args]
-
-
-def weekly_sql(filters: Filters) -> tuple[str, list[Any]]:
-    """Cases filed, and cases closed or withdrawn, per day: folded into ISO weeks by
-    `weekly_figure`, a few hundred groups at most. Grouping by day costs the database
-    less than working out each row's week."""
-    more, more_args = _case_filters(filters)
-    final = tuple(sorted(st.FINAL_STATES))
-    sql = (
-        f"SELECT 'new' AS series, {_day('c.filed_at')} AS day, COUNT(*) AS cases "
-        "FROM dispute_case c WHERE c.filed_at >= {} AND c.filed_at < {}"
-        f"{more} GROUP BY {_day('c.filed_at')} "
-        "UNION ALL "
-        f"SELECT 'closed' AS series, {_day('c.state_since')} AS day, COUNT(*) AS cases "
-        f"FROM dispute_case c WHERE c.state IN ({_marks(final)}) "
-        "AND c.state_since >= {} AND c.state_since < {}"
-        f"{more} GROUP BY {_day('c.state_since')}"
-    )
-    args = [filters.since, filters.before, *more_args, *final, filters.since, filters.before,
-            *more_args]  # fmt: skip
-    return sql, args
-
-
-def missed_sql(filters: Filters) -> tuple[str, list[Any]]:
-    more, more_args = _case_filters(filters)
-    joined = _joined_case(filters, 'r."case"')
-    sql = (
-        f"SELECT r.stage, COUNT(*) AS missed FROM deadline_reminder r {joined}"
-        "WHERE r.kind = 'overdue' AND r.deadline_at >= {} AND r.deadline_at < {}"
-        f"{more} GROUP BY r.stage"
-    )
-    return sql, [filters.since, filters.before, *more_args]
-
-
-def resolution_sql(filters: Filters) -> tuple[str, list[Any]]:
-    """The median days from filing to closing per category. PostgreSQL has the median
-    itself; SQLite has none, so the middle row (or the two middle rows' mean) of each
-    category is picked out by numbering the rows in order with a window function."""
-    more, more_args = _case_filters(filters)
-    days = _days_between("c.filed_at", "c.state_since")
-    closed = (
-        "FROM dispute_case c WHERE c.state = 'closed' "
-        f"AND c.state_since >= {{}} AND c.state_since < {{}}{more}"
-    )
-    args = [filters.since, filters.before, *more_args]
-    if not _sqlite():
-        sql = (
-            "SELECT c.category, COUNT(*) AS cases, "
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}) AS median_days "
-            f"{closed} GROUP BY c.category"
-        )
-        return sql, args
-    sql = (
-        "SELECT category, MAX(n) AS cases, AVG(days) AS median_days FROM ("
-        "SELECT category, days, "
-        "ROW_NUMBER() OVER (PARTITION BY category ORDER BY days) AS place, "
-        "COUNT(*) OVER (PARTITION BY category) AS n FROM ("
-        f"SELECT c.category AS category, {days} AS days {closed}) AS closed_cases"
-        ") AS ranked WHERE place IN ((n + 1) / 2, (n + 2) / 2) GROUP BY category"
-    )
-    return sql, args
-
-
-def outcomes_sql(filters: Filters) -> tuple[str, list[Any]]:
-    more, more_args = _case_filters(filters)
-    sql = (
-        "SELECT c.outcome, COUNT(*) AS cases FROM dispute_case c "
-        "WHERE c.outcome_at >= {} AND c.outcome_at < {} AND c.outcome <> ''"
-        f"{more} GROUP BY c.outcome"
-    )
-    return sql, [filters.since, filters.before, *more_args]
-
-
-def satisfaction_sql(filters: Filters) -> tuple[str, list[Any]]:
-    more, more_args = _case_filters(filters)
-    joined = _joined_case(filters, 's."case"')
-    sql = (
-        f"SELECT s.score, COUNT(*) AS answers FROM case_survey s {joined}"
-        f"WHERE s.created_at >= {{}} AND s.created_at < {{}}{more} GROUP BY s.score"
-    )
-    return sql, [filters.since, filters.before, *more_args]
 
 
 # -- The figures ----------------------------------------------------------------------------
@@ -262,7 +124,7 @@ def _cases_series() -> tuple[Series, ...]:
 
 async def open_figures(filters: Filters) -> list[Figure]:
     counts: dict[tuple[str, str], int] = {}
-    for row in await _rows(*open_cases_sql(filters)):
+    for row in await fetch_rows(*open_cases_sql(filters)):
         for dimension in ("state", "category", "priority"):
             key = (dimension, row[dimension])
             counts[key] = counts.get(key, 0) + int(row["cases"])
@@ -303,7 +165,7 @@ def week_label(monday: date) -> str:
 
 async def weekly_figure(filters: Filters) -> Figure:
     counts: dict[tuple[str, str], int] = {}
-    for row in await _rows(*weekly_sql(filters)):
+    for row in await fetch_rows(*weekly_sql(filters)):
         day = date.fromisoformat(str(row["day"]))
         key = (row["series"], (day - timedelta(days=day.weekday())).isoformat())
         counts[key] = counts.get(key, 0) + int(row["cases"])
@@ -327,10 +189,18 @@ async def weekly_figure(filters: Filters) -> Figure:
     )
 
 
+def _counted(
+    counts: dict[str, int], known: Sequence[str], label: Callable[[str], str]
+) -> list[Row]:
+    """A bar for every known key, in its order and zero when none came back, then one for
+    any other key the database holds (a stage or outcome no longer used, say)."""
+    keys = list(known) + [key for key in sorted(counts) if key not in known]
+    return [Row(key, label(key), (counts.get(key, 0),)) for key in keys]
+
+
 async def missed_figure(filters: Filters) -> Figure:
-    counts = {row["stage"]: int(row["missed"]) for row in await _rows(*missed_sql(filters))}
-    stages = list(MISSABLE_STAGES) + [s for s in sorted(counts) if s not in MISSABLE_STAGES]
-    rows = [Row(stage, stage_label(stage), (counts.get(stage, 0),)) for stage in stages]
+    counts = {row["stage"]: int(row["missed"]) for row in await fetch_rows(*missed_sql(filters))}
+    rows = _counted(counts, MISSABLE_STAGES, stage_label)
     return Figure(
         "missed-deadlines",
         _("Deadlines missed per stage"),
@@ -347,7 +217,7 @@ async def missed_figure(filters: Filters) -> Figure:
 
 
 async def resolution_figure(filters: Filters) -> Figure:
-    found = {row["category"]: row for row in await _rows(*resolution_sql(filters))}
+    found = {row["category"]: row for row in await fetch_rows(*resolution_sql(filters))}
     rows = []
     for category in CATEGORIES:
         row = found.get(category)
@@ -368,9 +238,8 @@ async def resolution_figure(filters: Filters) -> Figure:
 
 
 async def outcomes_figure(filters: Filters) -> Figure:
-    counts = {row["outcome"]: int(row["cases"]) for row in await _rows(*outcomes_sql(filters))}
-    keys = list(st.OUTCOMES) + [k for k in sorted(counts) if k not in st.OUTCOMES]
-    rows = [Row(key, outcome_label(key), (counts.get(key, 0),)) for key in keys]
+    counts = {row["outcome"]: int(row["cases"]) for row in await fetch_rows(*outcomes_sql(filters))}
+    rows = _counted(counts, st.OUTCOMES, outcome_label)
     return Figure(
         "outcomes",
         _("Outcomes"),
@@ -387,7 +256,7 @@ async def outcomes_figure(filters: Filters) -> Figure:
 
 async def satisfaction_figure(filters: Filters) -> Figure:
     counts = {str(row["score"]): int(row["answers"])
-              for row in await _rows(*satisfaction_sql(filters))}  # fmt: skip
+              for row in await fetch_rows(*satisfaction_sql(filters))}  # fmt: skip
     rows = [Row(score, score, (counts.get(score, 0),)) for score in SCORES]
     answers = sum(counts.get(score, 0) for score in SCORES)
     summary = _("No answers in the range.")
@@ -410,7 +279,7 @@ async def satisfaction_figure(filters: Filters) -> Figure:
     )
 
 
-FIGURES: dict[str, Callable[[Filters], Any]] = {
+FIGURES: dict[str, Callable[[Filters], Awaitable[Figure]]] = {
     "open-by-state": lambda f: _one_of(open_figures(f), 0),
     "open-by-category": lambda f: _one_of(open_figures(f), 1),
     "open-by-priority": lambda f: _one_of(open_figures(f), 2),
@@ -423,7 +292,7 @@ FIGURES: dict[str, Callable[[Filters], Any]] = {
 """Each chart's figure by its slug, for its CSV."""
 
 
-async def _one_of(figures: Any, index: int) -> Figure:
+async def _one_of(figures: Awaitable[list[Figure]], index: int) -> Figure:
     return (await figures)[index]
 
 

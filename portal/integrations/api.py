@@ -167,10 +167,11 @@ class WebhooksApi(Controller):
         self, request: Req, caller: Caller, data: JSONBody[NewWebhook]
     ) -> CreatedWebhook:
         settings = request.app.state.settings
+        events: list[str] | None = None if data.events is None else [*data.events]
         return await webhooks.register(
             caller,
             data.url,
-            data.events,
+            events,
             settings.secret_key,
             settings.is_production,
             settings.webhook_private_addresses,

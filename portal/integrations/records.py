@@ -38,10 +38,12 @@ async def open_case(ref: str) -> dict[str, Any]:
     if case is None:
         raise NotFoundException()
     if case["state"] in CLOSED_STATES:
-        raise Conflict(
-            _("Case %(ref)s is closed: nothing more can be added to it.", ref=case["ref"])
-        )
+        raise _closed(case["ref"])
     return case
+
+
+def _closed(ref: str) -> Conflict:
+    return Conflict(_("Case %(ref)s is closed: nothing more can be added to it.", ref=ref))
 
 
 def json_bytes(record: Any) -> bytes:
@@ -117,9 +119,7 @@ async def attach(
             .returning(Case.id)
         )
         if not moved:
-            raise Conflict(
-                _("Case %(ref)s is closed: nothing more can be added to it.", ref=case["ref"])
-            )
+            raise _closed(case["ref"])
         await notify(
             await readers(case["id"], channel, None),
             "evidence_added",

@@ -11,7 +11,7 @@ Then, logged in as a supervisor, one at a time after a warm-up, median and p99 m
 
 - the page: the last 52 weeks (the default), and with a category and a priority chosen;
 - each chart's CSV file over the last 52 weeks;
-- each chart's query alone (`portal.dashboard.figures`).
+- each chart's query alone (`portal.dashboard.queries`).
 
 and each query's plan (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE), to show which index it reads.
 
@@ -36,7 +36,7 @@ import uvloop
 
 from portal.app import create_app
 from portal.cases.tables import Case
-from portal.dashboard import figures
+from portal.dashboard import figures, queries
 from portal.dashboard.filters import read_filters
 from portal.settings import Settings
 from tests.bench.databases import ORIGIN, BenchDatabase, bound, fresh_database
@@ -48,12 +48,12 @@ OUTCOME_OF_CLOSED = ("resolved", "settled", "awarded", "rejected", "impasse")
 NAMED = ("withdrawn", "resolved", "settled", "awarded", "rejected")
 MISSABLE = ("submitted", "triage", "investigation", "assessment", "proposed", "objected")
 QUERIES = {
-    "open cases (3 charts)": figures.open_cases_sql,
-    "weekly": figures.weekly_sql,
-    "missed deadlines": figures.missed_sql,
-    "resolution time": figures.resolution_sql,
-    "outcomes": figures.outcomes_sql,
-    "satisfaction": figures.satisfaction_sql,
+    "open cases (3 charts)": queries.open_cases_sql,
+    "weekly": queries.weekly_sql,
+    "missed deadlines": queries.missed_sql,
+    "resolution time": queries.resolution_sql,
+    "outcomes": queries.outcomes_sql,
+    "satisfaction": queries.satisfaction_sql,
 }
 
 

@@ -33,7 +33,8 @@ from ledger.merkle import (
     verify_inclusion,
 )
 from ledger.proofs import consistency_proof, inclusion_proof
-from ledger.store import node_key, store_for
+from ledger.storage import node_key
+from ledger.store import store_for
 from ledger.tables import LedgerCheckpoint
 from tests.bench.databases import ORIGIN, BenchDatabase, bound, fresh_database
 from tests.bench.figures import Figure, Target, heading, percentile, show

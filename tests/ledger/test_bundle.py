@@ -1,5 +1,6 @@
 """The case proof bundle: a bundle built from a real log passes the offline verifier, and
-each kind of tampering the spec lists fails the right check, naming the entry."""
+each kind of tampering docs/LEDGER-FORMAT.md#checks lists fails the right check, naming the
+entry."""
 
 import base64
 import hashlib
@@ -12,16 +13,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.bundle import (
-    FORMAT,
-    BundleEntry,
-    Finding,
-    Report,
-    build_bundle,
-    verify_bundle,
-)
+from ledger.bundle import FORMAT, BundleEntry, build_bundle, verify_bundle
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.entry import ZERO_HASH, Actor, Entry, encode_entry, sign_entry
+from ledger.findings import Finding, Report
 from ledger.merkle import MemoryTree, leaf_hash
 from ledger.note import NoteSigner
 

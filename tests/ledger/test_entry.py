@@ -1,5 +1,5 @@
-"""The entry format of spec ledger-v1: exact JCS bytes, every field rule, and strict reading
-that refuses any bytes other than the canonical form of a valid entry."""
+"""The entry format of docs/LEDGER-FORMAT.md#entry: exact JCS bytes, every field rule, and
+strict reading that refuses any bytes other than the canonical form of a valid entry."""
 
 import dataclasses
 import json

@@ -13,7 +13,8 @@ from ledger.integrator import integrate
 from ledger.keys import publish_keys
 from ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
 from ledger.proofs import case_bundle, consistency_proof, inclusion_proof, latest_checkpoint
-from ledger.store import node_key, store_for
+from ledger.storage import node_key
+from ledger.store import store_for
 from ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerNode
 
 ALICE = Actor("alice", "claimant")

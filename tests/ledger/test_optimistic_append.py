@@ -13,14 +13,14 @@ import itertools
 
 import pytest
 
-from ledger import store as ledger_store
+from ledger import postgres_store
 from ledger.appender import append_entry
 from ledger.audit import verify_log
 from ledger.entry import ZERO_HASH, Actor, decode_entry
 from ledger.errors import EntryError
 from ledger.integrator import integrate
 from ledger.keys import publish_keys
-from ledger.store import PostgresStore
+from ledger.postgres_store import PostgresStore
 from ledger.tables import LedgerCaseHead, LedgerEntry
 from portal.database import write_transaction
 
@@ -100,12 +100,12 @@ async def test_after_losing_every_race_an_append_waits_for_the_lock_instead(
     db, keyring, monkeypatch
 ):
     await append(keyring, {"n": 0})
-    stale = [(0, ZERO_HASH)] * ledger_store.OPTIMISTIC_ATTEMPTS
+    stale = [(0, ZERO_HASH)] * postgres_store.OPTIMISTIC_ATTEMPTS
     reads = stale_heads(monkeypatch, list(stale))
 
     receipt = await append(keyring, {"n": 1})
 
-    assert len(reads) == ledger_store.OPTIMISTIC_ATTEMPTS
+    assert len(reads) == postgres_store.OPTIMISTIC_ATTEMPTS
     assert receipt.case_seq == 1
     assert [seq for seq, _, _ in await chain()] == [0, 1]
 

@@ -3,7 +3,7 @@ and a translation that does not fit the blanks never hides the finding."""
 
 from __future__ import annotations
 
-from ledger.bundle import Finding
+from ledger.findings import Finding
 from ledger.phrase import Phrase
 
 FRENCH = {

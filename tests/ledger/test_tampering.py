@@ -27,7 +27,7 @@ from ledger.integrator import integrate
 from ledger.keys import Keyring, publish_keys
 from ledger.merkle import leaf_hash
 from ledger.note import NoteSigner
-from ledger.store import node_id, node_key
+from ledger.storage import node_id, node_key
 from ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerKey, LedgerNode
 from tests.support import ORIGIN, portal_env, run_portal
 
