@@ -24,6 +24,11 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
+from arbitration.constitution_controllers import (
+    ArbitratorInvitationController,
+    ConstitutionController,
+)
+from arbitration.tribunal_controllers import TribunalController
 from ledger.errors import LedgerError
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys
@@ -34,10 +39,6 @@ from portal.accounts.link_controllers import InvitationController, PasswordReset
 from portal.accounts.sessions import DatabaseStore, session_config
 from portal.accounts.settings_controllers import SettingsController
 from portal.casefile.controllers import CaseFileController, VerifyController
-from portal.cases.constitution_controllers import (
-    ArbitratorInvitationController,
-    ConstitutionController,
-)
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
 from portal.cases.mediation_controllers import (
@@ -49,7 +50,6 @@ from portal.cases.mediation_controllers import (
 from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper
-from portal.cases.tribunal_controllers import TribunalController
 from portal.dashboard.controllers import DashboardController
 from portal.database import bind_tables, connected, create_engine
 from portal.errors import as_portal_error

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from arbitration import award, constitution, listing
+from arbitration import award, constitution, disclosure, listing, rankings
 from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring
 from mediation import appointment, roster
@@ -236,9 +236,9 @@ async def _constitute_sole_tribunal(keyring: Keyring, ref: str,
     ranks = {listing.field(int(c)): "1" for c in json.loads(sent["candidates"])}
     for side in ("alice", "sue"):
         _case, access = await case_access(people[side].viewer, ref)
-        await constitution.answer_list(keyring, ref, access, sent["id"], ranks)
+        await rankings.answer_list(keyring, ref, access, sent["id"], ranks)
     seat = await Seat.select().order_by(Seat.id, ascending=False).first()
-    await constitution.accept(keyring, people["ari"].viewer, seat["id"],
+    await disclosure.accept(keyring, people["ari"].viewer, seat["id"],
                               {"disclosure": "none", "password": people["ari"].password},
                               "demo")  # fmt: skip
 
