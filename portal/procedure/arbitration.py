@@ -185,7 +185,7 @@ CHALLENGE = Procedure(
 TIMETABLE = Procedure(
     "timetable",
     states=(
-        State("unset", _("Set the timetable"), owner=ARBITRATOR,
+        State("unset", _("The tribunal has not set the timetable yet."), owner=ARBITRATOR,
               meaning="The tribunal owes Procedural Order no. 1 with the dates."),
         State("set", _("Timetable"),
               meaning="Each date is a deadline; a side may ask to move one it owes."),
