@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from arbitration import tribunal
-from arbitration.tables import Arbitration, Award, AwardVote, Correction
+from arbitration.tables import Arbitration, Award, AwardVote
 from ledger.keys import Keyring
 from mediation.items import describe, parse_items
 from portal.accounts import roles
@@ -31,11 +31,13 @@ from portal.accounts.reauth import confirm_password
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import take_system_step
-from portal.cases.sides import Side, side_role, sides_of
+from portal.cases.sides import Side, sides_of
+from portal.cases.statements import acting_role
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _, language
+from portal.procedure.arbitration import ARBITRATION, AWARD, ask, move, subject
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
@@ -48,7 +50,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -92,7 +94,7 @@ def draw_up(ref: str, case_language: str, sides: list[Side], arbitrators: list[s
     return "\n".join(lines) + "\n"
 
 
-def _text(form: dict[str, str], name: str, errors: dict[str, str], message: str) -> str:
+def text_of(form: dict[str, str], name: str, errors: dict[str, str], message: str) -> str:
     value = form.get(name, "").replace("\r\n", "\n").strip()
     if not value:
         errors[name] = message
@@ -128,14 +130,14 @@ async def save_draft(keyring: Keyring, ref: str, access: CaseAccess, form: dict[
     if not access.can_conduct_proceedings:
         raise NotAllowed(_("Only the tribunal drafts the award, while it sits."))
     errors: dict[str, str] = {}
-    reasons = _text(form, "reasons", errors, _("Give the tribunal's reasons."))
+    reasons = text_of(form, "reasons", errors, _("Give the tribunal's reasons."))
     sides = await sides_of(access.case_id)
     item_errors: dict[str, str] = {}
     items = parse_items(form, tuple(s.role for s in sides), item_errors)
     if not items:
         item_errors["item-0-kind"] = _("The award needs at least one item of relief.")
     errors.update(item_errors)
-    costs = _text(form, "costs", errors, _("Say who bears the costs, and how much."))
+    costs = text_of(form, "costs", errors, _("Say who bears the costs, and how much."))
     if errors:
         raise FormInvalid(errors)
     at = deadlines.now()
@@ -143,13 +145,15 @@ async def save_draft(keyring: Keyring, ref: str, access: CaseAccess, form: dict[
         # The case row first: one such step of a case at a time (PostgreSQL).
         await Case.update({Case.updated_at: at}).where(Case.id == access.case_id)
         case = await Case.select(Case.language).where(Case.id == access.case_id).first()
+        assert case is not None
         members = await tribunal.members(access.case_id)
         text = draw_up(ref, case["language"], sides, [m["name"] for m in members], reasons,
                        items, costs)  # fmt: skip
         digest = text_hash(text)
         existing = await Award.select().where(Award.case == access.case_id).first()
-        if existing is not None and existing["status"] != "draft":
-            raise Conflict(_("The award is issued; it is corrected only by an addendum."))
+        if existing is not None:
+            ask(AWARD, "save_draft", subject(existing), access, at,
+                _("The award is issued; it is corrected only by an addendum."))  # fmt: skip
         await record(keyring, ref, "award.drafted", actor(access.viewer.id, roles.ARBITRATOR),
                      {"channel": TRIBUNAL, "content_sha256": digest})  # fmt: skip
         values = {
@@ -158,12 +162,12 @@ async def save_draft(keyring: Keyring, ref: str, access: CaseAccess, form: dict[
             Award.drafted_by: access.viewer.id, Award.updated_at: at,
         }  # fmt: skip
         if existing is None:
-            await Award.insert(Award(case=access.case_id, status="draft",
+            await Award.insert(Award(case=access.case_id, status=AWARD.initial,
                                      **{c._meta.name: v for c, v in values.items()}))  # fmt: skip
         else:
             done = (
                 await Award.update(values)
-                .where((Award.id == existing["id"]) & (Award.status == "draft"))
+                .where((Award.id == existing["id"]) & Award.status.is_in(sorted(AWARD.open_states)))
                 .returning(Award.id)
             )
             if not done:
@@ -196,8 +200,10 @@ async def vote(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, s
         # The case row first, as every step takes it: two last votes cannot both issue.
         await Case.update({Case.updated_at: at}).where(Case.id == access.case_id)
         award = await current(access.case_id)
-        if award is None or award["status"] != "draft":
+        if award is None:
             raise Conflict(_("There is no draft award to sign."))
+        ask(AWARD, "sign" if choice == "sign" else "dissent", subject(award), access, at,
+            _("There is no draft award to sign."))  # fmt: skip
         if access.viewer.id not in {m["user"] for m in award["pending"]}:
             raise Conflict(_("You have voted on this text already."))
         who = actor(access.viewer.id, roles.ARBITRATOR)
@@ -238,9 +244,10 @@ def _carried(award: dict[str, Any], members: int) -> bool:
 
 async def _issue(keyring: Keyring, ref: str, case_id: int, award: dict[str, Any],
                  at: datetime) -> None:  # fmt: skip
+    step = move(AWARD, "issue")
     issued = (
-        await Award.update({Award.status: "issued", Award.issued_at: at})
-        .where((Award.id == award["id"]) & (Award.status == "draft"))
+        await Award.update({Award.status: step.target, Award.issued_at: at})
+        .where((Award.id == award["id"]) & Award.status.is_in(sorted(step.sources)))
         .returning(Award.id)
     )
     if not issued:
@@ -265,7 +272,9 @@ async def _issue(keyring: Keyring, ref: str, case_id: int, award: dict[str, Any]
         },
     )  # fmt: skip
     await Award.update({Award.case_seq: receipt.case_seq}).where(Award.id == award["id"])
-    await Arbitration.update({Arbitration.status: "awarded"}).where(Arbitration.case == case_id)
+    await Arbitration.update({Arbitration.status: move(ARBITRATION, "issue_award").target}).where(
+        Arbitration.case == case_id
+    )
     await take_system_step(keyring, ref, case_id, "issue_award",
                            {"award": award["id"], "sha256": award["sha256"]}, at)  # fmt: skip
     await tribunal.tell_everyone(case_id, ref, "award_issued", sha256=award["sha256"])
@@ -274,173 +283,7 @@ async def _issue(keyring: Keyring, ref: str, case_id: int, award: dict[str, Any]
 async def record_download(keyring: Keyring, ref: str, access: CaseAccess,
                           award: dict[str, Any]) -> None:  # fmt: skip
     """Every download of the issued award is in the ledger, as every file read is."""
-    from portal.cases.statements import acting_role
-
     async with write_transaction(Case._meta.db):
         await record(keyring, ref, "award.downloaded",
                      actor(access.viewer.id, acting_role(access, "all")),
                      {"award": award["id"], "sha256": award["sha256"]})  # fmt: skip
-
-
-# Corrections
-
-
-async def correction_ends(case_id: int, award: dict[str, Any]) -> datetime | None:
-    if award["issued_at"] is None:
-        return None
-    rules = await tribunal.rules_of(case_id)
-    return _utc(award["issued_at"]) + rules.correction_window
-
-
-async def corrections(award_id: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = (
-        await Correction.select(*Correction.all_columns(), Correction.party.name)
-        .where(Correction.award == award_id)
-        .order_by(Correction.id)
-    )
-    number = 0
-    for row in rows:
-        if row["status"] == "corrected":
-            number += 1
-            row["number"] = number
-    return rows
-
-
-async def ask_correction(
-    keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, str]
-) -> int:
-    """A side points out a clerical error in the issued award; returns the request's id."""
-    if not access.can_ask_correction:
-        raise NotAllowed(_("Only the parties ask for a correction of the award."))
-    at = deadlines.now()
-    award = await current(access.case_id)
-    if award is None or award["status"] != "issued":
-        raise Conflict(_("There is no issued award to correct."))
-    ends = await correction_ends(access.case_id, award)
-    if ends is None or at > ends:
-        raise NotAllowed(_("The %(days)s days to ask for a correction ended on %(date)s.",
-                           days=(await tribunal.rules_of(access.case_id)).correction_window.days,
-                           date=ends.strftime("%Y-%m-%d %H:%M UTC") if ends else ""))  # fmt: skip
-    errors: dict[str, str] = {}
-    request = _text(form, "request", errors,
-                    _("Say which error the award contains, and how it should read."))  # fmt: skip
-    if errors:
-        raise FormInvalid(errors)
-    async with write_transaction(Case._meta.db):
-        # The case row first: one such step of a case at a time (PostgreSQL).
-        await Case.update({Case.updated_at: at}).where(Case.id == access.case_id)
-        rows = await Correction.insert(
-            Correction(award=award["id"], case=access.case_id, party=access.viewer.id,
-                       request=request, status="pending", created_at=at)
-        ).returning(Correction.id)  # fmt: skip
-        await record(keyring, ref, "correction.asked", actor(access.viewer.id, side_role(access)),
-                     {"correction": rows[0]["id"], "award": award["id"],
-                      "sha256": award["sha256"], "request": request})  # fmt: skip
-        await tribunal.tell_tribunal(access.case_id, ref, "correction_asked", by=access.viewer.id)
-    return int(rows[0]["id"])
-
-
-async def answer_correction(keyring: Keyring, ref: str, access: CaseAccess, correction_id: int,
-                            form: dict[str, str]) -> str:  # fmt: skip
-    """The tribunal corrects by an addendum, or refuses with reasons (kept in `addendum`
-    with the status `refused`); returns the new status."""
-    if not access.can_correct_award:
-        raise NotAllowed(_("Only the tribunal answers a request for a correction."))
-    errors: dict[str, str] = {}
-    decision = form.get("decision", "")
-    if decision not in ("correct", "refuse"):
-        errors["decision"] = _("Choose to issue an addendum or to refuse the correction.")
-    field = "addendum" if decision == "correct" else "reasons"
-    words = ""
-    if decision:
-        words = _text(
-            form,
-            field,
-            errors,
-            _("Write the addendum: what the award should say.")
-            if decision == "correct"
-            else _("Give the tribunal's reasons for refusing."),
-        )
-    if errors:
-        raise FormInvalid(errors)
-    at = deadlines.now()
-    async with write_transaction(Case._meta.db):
-        await Case.update({Case.updated_at: at}).where(Case.id == access.case_id)
-        row = (
-            await Correction.select()
-            .where((Correction.id == correction_id) & (Correction.case == access.case_id))
-            .first()
-        )
-        if row is None:
-            from litestar.exceptions import NotFoundException
-
-            raise NotFoundException()
-        if row["status"] != "pending":
-            raise Conflict(_("The tribunal has answered this request already."))
-        award = await Award.select().where(Award.id == row["award"]).first()
-        who = actor(access.viewer.id, roles.ARBITRATOR)
-        changes: dict[Any, Any] = {
-            Correction.decided_by: access.viewer.id,
-            Correction.decided_at: at,
-            Correction.addendum: words,
-        }
-        if decision == "refuse":
-            receipt = await record(
-                keyring,
-                ref,
-                "correction.refused",
-                who,
-                {"correction": correction_id, "reasons": words},
-            )
-            changes[Correction.status] = "refused"
-        else:
-            number = (
-                await Correction.count().where(
-                    (Correction.award == award["id"]) & (Correction.status == "corrected")
-                )
-                + 1
-            )
-            with language(award["language"]):
-                text = (
-                    "\n\n".join(
-                        [
-                            _("Addendum no. %(n)s to the award in case %(ref)s", n=number, ref=ref),
-                            _(
-                                "The award whose SHA-256 is %(sha)s is corrected as follows:",
-                                sha=award["sha256"],
-                            ),
-                            words,
-                        ]
-                    )
-                    + "\n"
-                )
-            digest = text_hash(text)
-            receipt = await record(
-                keyring,
-                ref,
-                "award.addendum",
-                who,
-                {
-                    "award": award["id"],
-                    "award_sha256": award["sha256"],
-                    "correction": correction_id,
-                    "number": number,
-                    "sha256": digest,
-                    "text": text,
-                },
-            )
-            changes.update(
-                {
-                    Correction.status: "corrected",
-                    Correction.addendum: text,
-                    Correction.addendum_sha256: digest,
-                }
-            )
-        changes[Correction.case_seq] = receipt.case_seq
-        await Correction.update(changes).where(
-            (Correction.id == correction_id) & (Correction.status == "pending")
-        )
-        await tribunal.tell_everyone(
-            access.case_id, ref, f"correction_{changes[Correction.status]}", by=access.viewer.id
-        )
-    return str(changes[Correction.status])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from arbitration import constitution, proceedings
+from arbitration import constitution_view, proceedings
 from arbitration.tables import Arbitration
 
 if TYPE_CHECKING:
@@ -26,6 +26,6 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
         return None
     return {
         "arbitration": started,
-        "constitution": await constitution.panel(case, access, at),
+        "constitution": await constitution_view.panel(case, access, at),
         "proceedings": await proceedings.panel(case, access, at) if started else None,
     }

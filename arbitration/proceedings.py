@@ -12,19 +12,20 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from arbitration import award as awards
-from arbitration import orders, timetable, tribunal
+from arbitration import corrections as award_corrections
+from arbitration import dates, extensions, orders, timetable, tribunal
 from mediation.items import KIND_LABELS, ROWS
 from portal.accounts import roles
 from portal.cases.sides import sides_of
-from portal.i18n import _
+from portal.i18n import _, gettext
+from portal.procedure.arbitration import AWARD, CORRECTION, EXTENSION
 
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
 
 
 def correction_status(status: str) -> str:
-    return {"pending": _("before the tribunal"), "corrected": _("corrected by an addendum"),
-            "refused": _("refused")}.get(status, status)  # fmt: skip
+    return gettext(CORRECTION.state(status).label)
 
 
 async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[str, Any] | None:
@@ -33,34 +34,34 @@ async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[
     steps = await timetable.steps_of(case_id)
     other = await timetable.other_side(case_id)
     for row in steps:
-        row["label"] = timetable.step_label(row["step"])
+        row["label"] = dates.step_label(row["step"])
         owed = row["owed_by"]
         row["owed_label"] = (
             _("the platform")
             if owed == "respondent" and other == roles.PLATFORM
-            else timetable.owed_by_label(owed)
+            else dates.owed_by_label(owed)
         )
-        row["passed"] = timetable._utc(row["due_at"]) <= at
-    extensions = await timetable.extensions(case_id)
-    for row in extensions:
-        row["label"] = timetable.step_label(row["step.step"])
-        row["status_label"] = timetable.extension_status(row["status"])
+        row["passed"] = dates.utc(row["due_at"]) <= at
+    asked = await extensions.extensions(case_id)
+    for row in asked:
+        row["label"] = dates.step_label(row["step.step"])
+        row["status_label"] = extensions.extension_status(row["status"])
     award = await awards.current(case_id)
-    issued = award is not None and award["status"] == "issued"
+    issued = award is not None and AWARD.state(award["status"]).final
     shown = award if award is not None and access.can_read_award(issued) else None
     members = await tribunal.members(case_id)
-    corrections = await awards.corrections(award["id"]) if issued and award else []
+    corrections = await award_corrections.corrections(award["id"]) if issued and award else []
     for row in corrections:
         row["status_label"] = correction_status(row["status"])
-    ends = await awards.correction_ends(case_id, award) if issued and award else None
-    pending_ext = {e["step"] for e in extensions if e["status"] == "pending"}
+    ends = await award_corrections.correction_ends(case_id, award) if issued and award else None
+    pending_ext = {e["step"] for e in asked if e["status"] in EXTENSION.open_states}
     askable = [
         (str(s["id"]), f"{s['label']} — {s['due_at'].strftime('%Y-%m-%d')}")
         for s in steps
         if access.can_ask_extension
         and not s["passed"]
         and s["id"] not in pending_ext
-        and timetable._owes(access, s["owed_by"], other)
+        and extensions.owes(access, s["owed_by"], other)
     ]
     sides = await sides_of(case_id)
     return {
@@ -68,7 +69,7 @@ async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[
         "three": len(members) >= 3,
         "steps": steps,
         "orders": await orders.history(case_id),
-        "extensions": extensions,
+        "extensions": asked,
         "award": shown,
         "issued": issued,
         "corrections": corrections,

@@ -25,6 +25,11 @@ from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
 
 import portal.listeners  # noqa: F401  (every after-a-move hook, before any case moves)
+from arbitration.constitution_controllers import (
+    ArbitratorInvitationController,
+    ConstitutionController,
+)
+from arbitration.tribunal_controllers import TribunalController
 from ledger.errors import LedgerError
 from ledger.integrator import run_integrator
 from ledger.keys import Keyring, publish_keys
@@ -40,16 +45,11 @@ from portal.accounts.controllers import AccountController
 from portal.accounts.link_controllers import InvitationController, PasswordResetController
 from portal.accounts.settings_controllers import SettingsController
 from portal.casefile.controllers import CaseFileController, VerifyController
-from portal.cases.constitution_controllers import (
-    ArbitratorInvitationController,
-    ConstitutionController,
-)
 from portal.cases.controllers import CaseController
 from portal.cases.evidence_controllers import EvidenceController
 from portal.cases.policy_controllers import DeadlinePolicyController
 from portal.cases.queue_controllers import QueueController
 from portal.cases.sweep import run_sweeper
-from portal.cases.tribunal_controllers import TribunalController
 from portal.dashboard.controllers import DashboardController
 from portal.database import bind_tables, connected, create_engine
 from portal.errors import as_portal_error

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import portal.listeners  # noqa: F401  (the demo moves cases: every after-a-move hook)
-from arbitration import award, constitution, listing
+from arbitration import award, constitution, disclosure, listing, rankings
 from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring
 from mediation import appointment, invitation, proposal, roster
@@ -239,10 +239,10 @@ async def _constitute_sole_tribunal(keyring: Keyring, ref: str,
     ranks = {listing.field(int(c)): "1" for c in json.loads(sent["candidates"])}
     for side in ("alice", "sue"):
         _case, access = await case_access(people[side].viewer, ref)
-        await constitution.answer_list(keyring, ref, access, sent["id"], ranks)
+        await rankings.answer_list(keyring, ref, access, sent["id"], ranks)
     seat = await Seat.select().order_by(Seat.id, ascending=False).first()
     assert seat is not None, "ranking the list fills a seat"
-    await constitution.accept(keyring, people["ari"].viewer, seat["id"],
+    await disclosure.accept(keyring, people["ari"].viewer, seat["id"],
                               {"disclosure": "none", "password": people["ari"].password},
                               "demo")  # fmt: skip
 

@@ -47,12 +47,7 @@ KNOWN: frozenset[tuple[str, str, str]] = frozenset(
         # i17-mediation (services raise portal.errors, not Litestar's; the appointment
         # tells the case through a hook, not by importing lifecycle):
         # i17-arbitration (portal.errors.NotFound instead of NotFoundException):
-        ("service imports the web", "arbitration.award", "litestar.exceptions"),
-        ("service imports the web", "arbitration.constitution", "litestar.exceptions"),
-        ("service imports the web", "arbitration.timetable", "litestar.exceptions"),
         # i17-case (portal.errors.NotFound; the executor replaces lifecycle's ladders):
-        ("service imports the web", "portal.cases.evidence", "litestar.exceptions"),
-        ("service imports the web", "portal.cases.lifecycle", "litestar.exceptions"),
         ("service imports the web", "portal.cases.uploads", "litestar.exceptions"),
         # i17-net (the case-file checks split: attest reads, export writes):
         ("import cycle", "portal.casefile.attest", "portal.casefile.export"),
@@ -68,9 +63,6 @@ KNOWN: frozenset[tuple[str, str, str]] = frozenset(
         ("service imports the web", "portal.integrations.api", "litestar.status_codes"),
         ("service imports the web", "portal.integrations.problems", "litestar"),
         ("service imports the web", "portal.integrations.problems", "litestar.exceptions"),
-        ("service imports the web", "portal.integrations.records", "litestar.exceptions"),
-        ("service imports the web", "portal.integrations.status", "litestar.exceptions"),
-        ("service imports the web", "portal.integrations.webhooks", "litestar.exceptions"),
         # lead, after merging: the PDF renderer builds its own Jinja environment
         # (the template directory and the filters, without Litestar's TemplateConfig):
         ("service imports the web", "portal.pdf.render", "portal.web.pages"),

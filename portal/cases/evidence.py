@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from ledger.keys import Keyring
 from portal.cases import image_size
 from portal.cases.events import SYSTEM, actor, record
@@ -40,7 +38,7 @@ from portal.cases.uploads import (
     stored_path,
 )
 from portal.database import write_transaction
-from portal.errors import FormInvalid, NotAllowed, PortalError
+from portal.errors import FormInvalid, NotAllowed, NotFound, PortalError
 from portal.i18n import _
 from portal.notifications.notify import notify
 from portal.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel, readers
@@ -134,7 +132,7 @@ def chosen_channel(access: CaseAccess, key: str | None) -> Channel:
     name, _sep, party = (key or ALL).partition(":")
     party_id = int(party) if name == CAUCUS and party.isdigit() else None
     if name not in CHANNELS or not access.can_read(name, party_id):
-        raise NotFoundException()
+        raise NotFound()
     if not access.can_add_evidence(name, party_id):
         raise NotAllowed(_("You cannot add files to this channel."))
     return Channel(name, party_id)
@@ -293,13 +291,13 @@ async def visible_file(access: CaseAccess, evidence_id: int, data_dir: Path) -> 
         .first()
     )
     if row is None or not access.can_see_file(row["channel"], row["caucus_party"]):
-        raise NotFoundException()
+        raise NotFound()
     row["path"] = stored_path(data_dir, row["sha256"])
     if not row["path"].is_file():
         log.error(
             "Evidence %s of case %s is missing from %s", evidence_id, access.case_id, row["path"]
         )
-        raise NotFoundException()
+        raise NotFound()
     return row
 
 

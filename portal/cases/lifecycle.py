@@ -22,7 +22,7 @@ from portal.cases.forms import StepForm
 from portal.cases.people import on_case, owners
 from portal.cases.tables import Case, InfoRequest
 from portal.database import write_transaction
-from portal.errors import Conflict, NotAllowed
+from portal.errors import Conflict, NotAllowed, NotFound
 from portal.i18n import _
 from portal.notifications.notify import notify
 from portal.policy import CaseAccess
@@ -178,9 +178,7 @@ async def answer_request(keyring: Keyring, ref: str, access: CaseAccess, request
         .first()
     )
     if row is None or row["addressee"] != access.viewer.id:
-        from litestar.exceptions import NotFoundException
-
-        raise NotFoundException()
+        raise NotFound()
     if row["answered_at"] is not None:
         raise Conflict(_("These questions have been answered already."))
     at = deadlines.now()

@@ -219,13 +219,13 @@ async def close_lapsed_impasses(keyring: Keyring, at: datetime) -> int:
 async def act_on_passed_windows(keyring: Keyring, at: datetime) -> int:
     """Steps that happen because time passed: a mediator invited once nobody objected,
     an unanswered invitation lapsed, offers expired, an impasse closed."""
-    from arbitration import constitution
+    from arbitration import filling
     from arbitration.timetable import advance_timetables
     from mediation import offers, windows
 
     done = 0
     for step in (windows.advance_due, offers.expire_due, close_lapsed_impasses,
-                 constitution.advance_due, advance_timetables):  # fmt: skip
+                 filling.advance_due, advance_timetables):  # fmt: skip
         try:
             done += await step(keyring, at)
         except Exception:

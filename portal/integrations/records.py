@@ -20,7 +20,7 @@ from portal.cases.evidence import _store_bytes, file_record, record_files
 from portal.cases.tables import Case
 from portal.cases.uploads import ReceivedFile, clean_name, release
 from portal.database import write_transaction
-from portal.errors import Conflict, FormInvalid
+from portal.errors import Conflict, FormInvalid, NotFound
 from portal.i18n import _
 from portal.integrations.keys import INTEGRATION, ApiCaller
 from portal.integrations.schemas import AttachedRecords, JsonRecord, StoredFile
@@ -32,11 +32,9 @@ CHANNELS = (ALL, STAFF)
 
 async def open_case(ref: str) -> dict[str, Any]:
     """The case records go to: 404 if there is none, 409 once it is closed."""
-    from litestar.exceptions import NotFoundException
-
     case = await Case.select(Case.id, Case.ref, Case.state).where(Case.ref == ref).first()
     if case is None:
-        raise NotFoundException()
+        raise NotFound()
     if case["state"] in CLOSED_STATES:
         raise _closed(case["ref"])
     return case

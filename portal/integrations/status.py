@@ -12,10 +12,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from ledger.tables import LedgerEntry
 from portal.cases.tables import Case, Proposal
+from portal.errors import NotFound
 from portal.integrations.schemas import CaseStatus, Outcome, Remedy
 
 DECISIONS = {
@@ -96,7 +95,7 @@ async def case_status(ref: str) -> CaseStatus:
         .first()
     )
     if case is None:
-        raise NotFoundException()
+        raise NotFound()
     return CaseStatus(
         ref=case["ref"],
         state=case["state"],

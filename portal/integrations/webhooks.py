@@ -25,7 +25,7 @@ import msgspec
 
 from portal import sealed
 from portal.database import write_transaction
-from portal.errors import Conflict, FormInvalid
+from portal.errors import Conflict, FormInvalid, NotFound
 from portal.i18n import _
 from portal.integrations.addresses import AddressRefused, check_public
 from portal.integrations.keys import ApiCaller
@@ -155,8 +155,6 @@ async def listed(integration_id: int) -> list[Webhook]:
 
 async def remove(integration_id: int, endpoint_id: int) -> None:
     """No more events go to the endpoint; what was still waiting to be sent is dropped."""
-    from litestar.exceptions import NotFoundException
-
     now = datetime.now(UTC)
     async with write_transaction(WebhookEndpoint._meta.db):
         removed = (
@@ -169,7 +167,7 @@ async def remove(integration_id: int, endpoint_id: int) -> None:
             .returning(WebhookEndpoint.id)
         )
         if not removed:
-            raise NotFoundException()
+            raise NotFound()
         await WebhookDelivery.update(
             {
                 WebhookDelivery.status: "failed",

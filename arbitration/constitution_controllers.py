@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from arbitration import constitution
+from arbitration import challenges, constitution, disclosure, rankings
 from portal.accounts import roles
 from portal.accounts.controllers import _address
 from portal.cases.categories import category_label
@@ -67,7 +67,7 @@ class ConstitutionController(Controller):
     async def send_list(self, request: Req, ref: str) -> Response[Any] | Template:
         keyring = request.app.state.keyring
         return await self._run(
-            request, ref, "send-list", lambda a, f: constitution.send_list(keyring, ref, a)
+            request, ref, "send-list", lambda a, f: rankings.send_list(keyring, ref, a)
         )
 
     @post("/lists/{list_id:int}/answer")
@@ -77,7 +77,7 @@ class ConstitutionController(Controller):
             request,
             ref,
             f"list-{list_id}",
-            lambda a, f: constitution.answer_list(keyring, ref, a, list_id, f),
+            lambda a, f: rankings.answer_list(keyring, ref, a, list_id, f),
         )
 
     @post("/nominate")
@@ -94,7 +94,7 @@ class ConstitutionController(Controller):
             request,
             ref,
             f"challenge-{seat_id}",
-            lambda a, f: constitution.challenge(keyring, ref, a, seat_id, f),
+            lambda a, f: challenges.challenge(keyring, ref, a, seat_id, f),
         )
 
     @post("/challenges/{challenge_id:int}/decide")
@@ -104,7 +104,7 @@ class ConstitutionController(Controller):
             request,
             ref,
             f"decide-{challenge_id}",
-            lambda a, f: constitution.decide_challenge(keyring, ref, a, challenge_id, f),
+            lambda a, f: challenges.decide_challenge(keyring, ref, a, challenge_id, f),
         )
 
 
@@ -116,7 +116,7 @@ class ArbitratorInvitationController(Controller):
 
     async def _page(self, request: Req, seat_id: int, errors: dict[str, str] | None = None,
                     form: dict[str, str] | None = None, status: int = 200) -> Template:  # fmt: skip
-        invitation = await constitution.invitation(_viewer(request), seat_id)
+        invitation = await disclosure.invitation(_viewer(request), seat_id)
         case = await Case.select().where(Case.id == invitation["case"]).first()
         people = await CaseParticipant.select(
             CaseParticipant.role, CaseParticipant.user.name
@@ -143,7 +143,7 @@ class ArbitratorInvitationController(Controller):
     async def accept(self, request: Req, seat_id: int) -> Response[Any] | Template:
         form = await _form(request)
         try:
-            ref = await constitution.accept(
+            ref = await disclosure.accept(
                 request.app.state.keyring, _viewer(request), seat_id, form, _address(request)
             )
         except FormInvalid as exc:
@@ -153,7 +153,7 @@ class ArbitratorInvitationController(Controller):
 
     @post("/{seat_id:int}/decline")
     async def decline(self, request: Req, seat_id: int) -> Response[Any]:
-        await constitution.decline(
+        await disclosure.decline(
             request.app.state.keyring, _viewer(request), seat_id, await _form(request)
         )
         return Redirect("/cases", status_code=303)

@@ -10,12 +10,16 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
-from arbitration import award, orders, timetable, tribunal
+from arbitration import award, corrections, extensions, orders, timetable, tribunal
 from portal.accounts.controllers import _address
 from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
+from portal.cases.sides import sides_of
 from portal.errors import FormInvalid
+from portal.i18n import language
+from portal.pdf.render import render_pdf
 from portal.policy import Channel, case_access
+from portal.procedure.arbitration import AWARD
 from portal.procedure.labels import role_label
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
@@ -69,7 +73,7 @@ class TribunalController(Controller):
     async def ask_extension(self, request: Req, ref: str) -> Response[Any] | Template:
         keyring = request.app.state.keyring
         return await self._run(
-            request, ref, "extension", lambda a, f: timetable.ask_extension(keyring, ref, a, f)
+            request, ref, "extension", lambda a, f: extensions.ask_extension(keyring, ref, a, f)
         )
 
     @post("/extensions/{extension_id:int}/answer")
@@ -81,7 +85,7 @@ class TribunalController(Controller):
             request,
             ref,
             f"extension-{extension_id}",
-            lambda a, f: timetable.answer_extension(keyring, ref, a, extension_id, f),
+            lambda a, f: extensions.answer_extension(keyring, ref, a, extension_id, f),
         )
 
     @post("/award")
@@ -103,7 +107,7 @@ class TribunalController(Controller):
     async def ask_correction(self, request: Req, ref: str) -> Response[Any] | Template:
         keyring = request.app.state.keyring
         return await self._run(
-            request, ref, "correction", lambda a, f: award.ask_correction(keyring, ref, a, f)
+            request, ref, "correction", lambda a, f: corrections.ask_correction(keyring, ref, a, f)
         )
 
     @post("/corrections/{correction_id:int}/answer")
@@ -115,7 +119,7 @@ class TribunalController(Controller):
             request,
             ref,
             f"correction-{correction_id}",
-            lambda a, f: award.answer_correction(keyring, ref, a, correction_id, f),
+            lambda a, f: corrections.answer_correction(keyring, ref, a, correction_id, f),
         )
 
     @get("/award.pdf")
@@ -124,10 +128,8 @@ class TribunalController(Controller):
         Before the issue there is nothing to download, for anyone."""
         case, access = await case_access(_viewer(request), ref)
         issued = await award.current(access.case_id)
-        if issued is None or issued["status"] != "issued":
+        if issued is None or not AWARD.state(issued["status"]).final:
             raise NotFoundException()
-        from portal.pdf.render import render_pdf
-
         pdf = await render_pdf(
             "pdf/award.html", await _pdf_context(case, issued), language=issued["language"]
         )
@@ -143,9 +145,6 @@ class TribunalController(Controller):
 
 
 async def _pdf_context(case: dict[str, Any], issued: dict[str, Any]) -> dict[str, Any]:
-    from portal.cases.sides import sides_of
-    from portal.i18n import language
-
     with language(issued["language"]):
         return {
             "case": {
@@ -160,7 +159,9 @@ async def _pdf_context(case: dict[str, Any], issued: dict[str, Any]) -> dict[str
             ],
             "arbitrators": await tribunal.members(case["id"]),
             "addenda": [
-                c for c in await award.corrections(issued["id"]) if c["status"] == "corrected"
+                c
+                for c in await corrections.corrections(issued["id"])
+                if c["status"] == corrections.CORRECTED
             ],
             "text_hash": award.text_hash,
         }
