@@ -347,7 +347,7 @@ async def advance_due(keyring: Keyring, at: datetime) -> int:
     lists = await CandidateList.select(*CandidateList.all_columns()).where(
         CandidateList.status.is_in(sorted(move(CANDIDATE_LIST, "close_list").sources))
         & (CandidateList.due_at <= at)
-        & (CandidateList.arbitration.case.state == "arbitration")
+        & (CandidateList.arbitration.case.state == "arbitration")  # type: ignore[union-attr]
     )
     for candidate_list in lists:
         arbitration = await seating.arbitration_row(candidate_list["arbitration"])

@@ -111,7 +111,7 @@ async def invitation(invitee: Invitee, appointment_id: int) -> dict[str, Any]:
     if appointment is None or not may_answer(
         invitee, appointment["mediator"], appointment["status"] in from_states("accept", "decline")
     ):
-        raise NotInvited(appointment_id)
+        raise NotInvited()
     return appointment
 
 

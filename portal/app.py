@@ -53,9 +53,8 @@ from portal.cases.sweep import run_sweeper
 from portal.dashboard.controllers import DashboardController
 from portal.database import bind_tables, connected, create_engine
 from portal.errors import as_portal_error
-from portal.integrations.api import API_PATH, SECURITY_SCHEME, api_router
+from portal.integrations.api_controllers import API_PATH, SECURITY_SCHEME, api_router
 from portal.integrations.delivery import run_deliverer
-from portal.integrations.problems import is_api, problem
 from portal.integrations.staff_controllers import IntegrationsController
 from portal.ledger_routes import LedgerController
 from portal.notifications.controllers import NotificationController
@@ -66,6 +65,7 @@ from portal.tables import ALL_TABLES
 from portal.web.headers import security_headers
 from portal.web.pages import handle_error, template_config
 from portal.web.path_ids import path_ids_in_range
+from portal.web.problems import is_api, problem
 from portal.web.same_origin import same_origin_only
 from portal.web.sent_once import answer_a_copy, sent_once_middleware
 from portal.web.sessions import DatabaseStore, session_config

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from ledger.tables import LedgerEntry
-from portal.casefile.export import CaseFileRefused
 from portal.casefile.mismatches import Mismatch, RowReport, compare
 from portal.casefile.row_checks import CaseEntries, Entry
 from portal.casefile.vouchers import EVENTS, VOUCHERS, Voucher
@@ -35,8 +34,15 @@ from portal.cases.evidence import stored_sha256
 from portal.cases.tables import Case, Evidence
 from portal.cases.timeline import evidence_list
 from portal.cases.uploads import stored_path
+from portal.errors import PortalError
 from portal.i18n import _, ngettext
 from portal.policy import CaseAccess
+
+
+class CaseFileRefused(PortalError):
+    """The case file cannot be made for that case or audience; nothing was recorded."""
+
+    status_code = 404
 
 log = logging.getLogger(__name__)
 

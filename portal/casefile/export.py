@@ -35,6 +35,7 @@ from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
 from portal.accounts import roles
 from portal.accounts.tables import User
+from portal.casefile.attest import CaseFileRefused, require_attested
 from portal.casefile.seal import Seal, open_seal, seal_pdf
 from portal.cases.categories import category_label, state_label
 from portal.cases.events import record, user_id_of
@@ -50,7 +51,6 @@ from portal.cases.timeline import (
     statements,
 )
 from portal.cases.uploads import stored_path
-from portal.errors import PortalError
 from portal.i18n import _, language
 from portal.policy import CAUCUS, COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
 from portal.procedure.people import Viewer
@@ -59,12 +59,6 @@ from portal.settings import Settings
 EXPORTED = "casefile.exported"
 BUNDLE_NAME = "ledger-proof.json"
 NEUTRAL_ROLES = (roles.MEDIATOR, roles.ARBITRATOR)
-
-
-class CaseFileRefused(PortalError):
-    """The case file cannot be made for that case or audience; nothing was recorded."""
-
-    status_code = 404
 
 
 @dataclass(frozen=True)
@@ -163,7 +157,6 @@ async def export(
     if case is None:
         raise CaseFileRefused(_("There is no case %(ref)s.", ref=ref))
     access = await audience_access(case, audience)
-    from portal.casefile.attest import require_attested  # it builds on this module
 
     await require_attested(settings.data_dir, case, access)
     seal = seal_of(settings)

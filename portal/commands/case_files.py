@@ -40,7 +40,8 @@ def export_command(
 ) -> None:
     """Export a case as a signed case file; the export is recorded in the case's ledger."""
     from ledger.keys import publish_keys
-    from portal.casefile.export import CaseFileRefused, export, user_by_email
+    from portal.casefile.attest import CaseFileRefused
+    from portal.casefile.export import export, user_by_email
     from portal.casefile.seal import SealMissing
     from portal.cases.events import SYSTEM
     from portal.pdf.render import RenderFailed

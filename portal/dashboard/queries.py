@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.cases import states as st
+from portal.procedure import case as st
 from portal.cases.tables import Case
 from portal.dashboard.filters import Filters
 

@@ -143,5 +143,5 @@ def session_config(secure: bool) -> ServerSideSessionConfig:
         httponly=True,
         samesite="lax",
     )
-    config._backend_class = RotatingSessionBackend  # type: ignore[misc]
+    config._backend_class = RotatingSessionBackend
     return config

@@ -6,7 +6,7 @@ Every route is behind `api_key_guard`: a key in `Authorization: Bearer`, the rou
 scope on that key, and a request left in the key's minute. A session cookie is never
 looked at, and the routes are exempt from CSRF for that reason (see `portal.app`).
 Handlers are thin: one service call each; errors become problem details
-(`portal.integrations.problems`).
+(`portal.web.problems`).
 """
 
 from __future__ import annotations
