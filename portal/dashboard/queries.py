@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.procedure import case as st
 from portal.cases.tables import Case
 from portal.dashboard.filters import Filters
+from portal.procedure import case as st
 
 OPEN_STATES = tuple(state for state in st.STATES if state in st.OPEN_STATES)
 
