@@ -66,9 +66,7 @@ if TYPE_CHECKING:
 async def start(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, str]) -> None:
     """A supervisor chooses the rules: a list goes out, or the sides name their arbitrators."""
     if not access.can_start_arbitration:
-        raise NotAllowed(
-            _("Only a supervisor starts the arbitration.")
-        )
+        raise NotAllowed(_("Only a supervisor starts the arbitration."))
     errors: dict[str, str] = {}
     key = form.get("ruleset") or DEFAULT
     if key not in RULESETS:
@@ -105,6 +103,7 @@ async def start(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, 
         await seating.tell([s.user_id for s in await sides_of(access.case_id)], ref, "nominate",
                            due=seating.when(due))  # fmt: skip
         await seating.refresh_deadline(arbitration, at)
+
 
 async def nominate(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, str]) -> None:
     """Three members: a side names its arbitrator; after its window, a supervisor may."""

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from portal.policy import CaseAccess
 
 
-
 async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[str, Any] | None:
     """The constitution's part of the arbitration panel, for one viewer."""
     arbitration = await seating.started(case["id"])

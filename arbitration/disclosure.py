@@ -103,7 +103,7 @@ async def accept(keyring: Keyring, viewer: Viewer, seat_id: int, form: dict[str,
 
 async def decline(keyring: Keyring, viewer: Viewer, seat_id: int, form: dict[str, str]) -> str:
     seat = await invitation(viewer, seat_id)
-    reasons = seating.text_of(form, "reasons")[:seating.TEXT_LIMIT]
+    reasons = seating.text_of(form, "reasons")[: seating.TEXT_LIMIT]
     at = deadlines.now()
     ref = await seating.ref_of(seat["case"])
     async with write_transaction(Case._meta.db):

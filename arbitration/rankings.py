@@ -32,6 +32,7 @@ from portal.procedure.arbitration import (
 if TYPE_CHECKING:
     from portal.policy import CaseAccess
 
+
 async def send_list(keyring: Keyring, ref: str, access: CaseAccess) -> None:
     """A supervisor sends a new list for a seat that has neither an arbitrator nor an open
     list (after the roster ran out, for instance)."""

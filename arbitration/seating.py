@@ -68,6 +68,7 @@ def iso(moment: datetime) -> str:
 def text_of(form: dict[str, str], name: str) -> str:
     return form.get(name, "").replace("\r\n", "\n").strip()
 
+
 # Reading
 
 

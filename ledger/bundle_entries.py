@@ -166,8 +166,7 @@ def check_chain(state: Verification) -> None:
             state.fail(
                 "chain",
                 Phrase(
-                    "Two entries have case_seq {seq}: {earlier} and the one at log index "
-                    "{index}.",
+                    "Two entries have case_seq {seq}: {earlier} and the one at log index {index}.",
                     seq=entry.case_seq,
                     earlier=earlier.label(),
                     index=item.index,
@@ -207,6 +206,7 @@ def check_chain(state: Verification) -> None:
                 last=max(by_seq),
             ),
         )
+
 
 def check_gaps(state: Verification, by_seq: Mapping[int, Item]) -> None:
     expected = 0

@@ -80,6 +80,7 @@ def check_evidence(state: Verification) -> None:
     for key, content in state.evidence_files.items():
         check_evidence_file(state, key, content, recorded, listed)
 
+
 def check_evidence_file(
     state: Verification,
     key: str,

@@ -43,17 +43,13 @@ def check_checkpoint(state: Verification) -> None:
     if state.note is None:
         state.fail(
             "checkpoint",
-            Phrase(
-                "The bundle has no checkpoint, so none of its entries can be tied to the log."
-            ),
+            Phrase("The bundle has no checkpoint, so none of its entries can be tied to the log."),
         )
         return
     try:
         checkpoint, signers = open_checkpoint(state.note, verifiers, state.origin)
     except NoteError as error:
-        state.fail(
-            "checkpoint", Phrase("The checkpoint cannot be trusted: {error}.", error=error)
-        )
+        state.fail("checkpoint", Phrase("The checkpoint cannot be trusted: {error}.", error=error))
         state.checkpoint = _unverified_checkpoint(state.note)
         return
     state.checkpoint = checkpoint
@@ -163,8 +159,7 @@ def _compare(
             "consistency",
             True,
             Phrase(
-                "{label} was not compared, because the bundle's checkpoint could not be "
-                "verified.",
+                "{label} was not compared, because the bundle's checkpoint could not be verified.",
                 label=label,
             ),
         )

@@ -23,6 +23,7 @@ def read_string(state: Verification, key: str) -> str | None:
         return None
     return value
 
+
 def read_list(state: Verification, key: str) -> list[Any]:
     value = state.bundle.get(key)
     if not isinstance(value, list):
@@ -32,6 +33,7 @@ def read_list(state: Verification, key: str) -> list[Any]:
         )
         return []
     return value
+
 
 def read_bundle(state: Verification) -> None:
     start = len(state.findings)
@@ -90,6 +92,7 @@ def read_bundle(state: Verification) -> None:
             ),
         )
 
+
 def read_item(state: Verification, position: int, raw: Any) -> Item:
     item = Item(position)
     if not isinstance(raw, Mapping):
@@ -120,6 +123,7 @@ def read_item(state: Verification, position: int, raw: Any) -> Item:
         )
     return item
 
+
 def read_base64(state: Verification, item: Item, raw: Mapping[str, Any], key: str) -> bytes | None:
     value = raw.get(key)
     if not isinstance(value, str):
@@ -133,11 +137,10 @@ def read_base64(state: Verification, item: Item, raw: Mapping[str, Any], key: st
     except ValueError:
         state.fail(
             "bundle-format",
-            Phrase(
-                "The {key} of {item} is not valid base64.", key=repr(key), item=item.label()
-            ),
+            Phrase("The {key} of {item} is not valid base64.", key=repr(key), item=item.label()),
         )
         return None
+
 
 def read_hash(state: Verification, item: Item, number: int, value: Any) -> bytes | None:
     try:

@@ -62,8 +62,7 @@ async def invite(
             {Appointment.status: step("invite").target, Appointment.answer_due: due}
         )
         .where(
-            (Appointment.id == appointment["id"])
-            & Appointment.status.is_in(from_states("invite"))
+            (Appointment.id == appointment["id"]) & Appointment.status.is_in(from_states("invite"))
         )
         .returning(Appointment.id)
     )
@@ -138,8 +137,7 @@ async def accept(keyring: Keyring, invitee: Invitee, appointment_id: int, form: 
                 }
             )
             .where(
-                (Appointment.id == appointment_id)
-                & Appointment.status.is_in(sorted(taken.sources))
+                (Appointment.id == appointment_id) & Appointment.status.is_in(sorted(taken.sources))
             )
             .returning(Appointment.id)
         )

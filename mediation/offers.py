@@ -163,8 +163,7 @@ async def make_offer(
 
 async def _no_settlement_yet(case_id: int) -> None:
     if await Settlement.exists().where(
-        (Settlement.case == case_id)
-        & Settlement.status.is_in([s.name for s in SETTLEMENT.states])
+        (Settlement.case == case_id) & Settlement.status.is_in([s.name for s in SETTLEMENT.states])
     ):
         raise Conflict(_("An offer has been accepted; the settlement is being signed."))
 

@@ -56,10 +56,12 @@ STAGES = {
     "proposed": ("proposal", "agree_to_proposal", "object_to_proposal"),
     "disclosed": ("disclosure", "agree_to_disclosure", "object_to_disclosure"),
 }
-CLOSED_ON_MEDIATOR = sorted({
-    step(name).target
-    for name in ("object_to_proposal", "object_to_disclosure", "decline", "lapse")
-})
+CLOSED_ON_MEDIATOR = sorted(
+    {
+        step(name).target
+        for name in ("object_to_proposal", "object_to_disclosure", "decline", "lapse")
+    }
+)
 """How an appointment ends against its mediator: they are not proposed again on the case."""
 
 

@@ -30,8 +30,7 @@ class NotFound(PortalError):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
-            message
-            or _("There is nothing at this address: check the path and the case reference.")
+            message or _("There is nothing at this address: check the path and the case reference.")
         )
 
 

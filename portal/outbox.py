@@ -75,12 +75,7 @@ class Outbox:
         attempts: Any = table._meta.get_column_by_name("attempts")
         next_attempt_at = table._meta.get_column_by_name("next_attempt_at")
         async with write_transaction(engine):
-            query = (
-                table.select(key)
-                .where(self.due(now))
-                .order_by(next_attempt_at)
-                .limit(limit)
-            )
+            query = table.select(key).where(self.due(now)).order_by(next_attempt_at).limit(limit)
             if not is_sqlite(engine):
                 query = query.lock_rows("UPDATE", skip_locked=True)
             ids = [row["id"] for row in await query]

@@ -213,8 +213,10 @@ class CaseAccess:
     @property
     def can_negotiate(self) -> bool:
         """Offers are made and answered by the sides and the mediator, once one is on."""
-        return self.state == MEDIATION and self.mediator_on_case and (
-            self.is_mediator or self.viewer.id in self.party_ids
+        return (
+            self.state == MEDIATION
+            and self.mediator_on_case
+            and (self.is_mediator or self.viewer.id in self.party_ids)
         )
 
     @property

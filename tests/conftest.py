@@ -110,9 +110,7 @@ async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
             for table in TABLES_TO_EMPTY:
                 await engine.run_ddl(f"DELETE FROM {table}")
         else:
-            await engine.run_ddl(
-                f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"
-            )
+            await engine.run_ddl(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE")
         yield Database(request.param, url, engine)
 
 

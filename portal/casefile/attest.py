@@ -44,6 +44,7 @@ class CaseFileRefused(PortalError):
 
     status_code = 404
 
+
 log = logging.getLogger(__name__)
 
 CASES_PER_PAGE = 200

@@ -73,9 +73,7 @@ def verify_case_file(
         _verify_zip(path, name, trust, report)
         return report
     if not start.startswith(b"%PDF-"):
-        report.findings.append(
-            said("file", False, "{name} is neither a PDF nor a zip.", name=name)
-        )
+        report.findings.append(said("file", False, "{name} is neither a PDF nor a zip.", name=name))
         return report
     size = path.stat().st_size
     report.findings.append(

@@ -256,7 +256,13 @@ async def file_case(
         respondent_id, is_new = None, False
         if filing.respondent_email:
             respondent_id, is_new = await add_respondent(
-                keyring, ref, case_id, filing.respondent_email, claimant, roles.CLAIMANT, now,
+                keyring,
+                ref,
+                case_id,
+                filing.respondent_email,
+                claimant,
+                roles.CLAIMANT,
+                now,
                 filer,
             )
         if files:

@@ -155,8 +155,11 @@ async def send_reminder(due: Due, at: datetime, keyring: Keyring | None = None) 
         inserted = (
             await DeadlineReminder.insert(
                 DeadlineReminder(
-                    case=due.case_id, deadline_at=due.deadline_at, kind=due.kind,
-                    stage=due.state, sent_at=at,
+                    case=due.case_id,
+                    deadline_at=due.deadline_at,
+                    kind=due.kind,
+                    stage=due.state,
+                    sent_at=at,
                 )
             )
             .on_conflict(action="DO NOTHING")

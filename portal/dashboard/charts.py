@@ -150,9 +150,7 @@ def week_chart(figure: Figure) -> Markup:
                 f"{_attrs(width=round(bar_width, 1), height=length)}/></g>"
             )
         if index in labelled:
-            out.append(
-                f'<text class="tick" {_attrs(x=x0, y=base + 18)}>{escape(row.label)}</text>'
-            )
+            out.append(f'<text class="tick" {_attrs(x=x0, y=base + 18)}>{escape(row.label)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 

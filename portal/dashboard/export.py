@@ -35,9 +35,7 @@ def to_csv(figure: Figure) -> str:
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends
     writer.writerow([figure.key_name, "label", *(series.name for series in figure.series)])
     for row in figure.rows:
-        writer.writerow(
-            [safe_cell(row.key), safe_cell(row.label), *(_cell(v) for v in row.values)]
-        )
+        writer.writerow([safe_cell(row.key), safe_cell(row.label), *(_cell(v) for v in row.values)])
     return out.getvalue()
 
 

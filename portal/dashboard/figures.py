@@ -118,6 +118,7 @@ SCORES = ("1", "2", "3", "4", "5")
 
 # -- The figures ----------------------------------------------------------------------------
 
+
 def _cases_series() -> tuple[Series, ...]:
     return (Series("cases", _("Cases")),)
 
@@ -138,11 +139,17 @@ async def open_figures(filters: Filters) -> list[Figure]:
     return [
         figure("open-by-state", _("Open cases by state"), "state", OPEN_STATES, state_label),
         figure(
-            "open-by-category", _("Open cases by category"), "category", CATEGORIES,
+            "open-by-category",
+            _("Open cases by category"),
+            "category",
+            CATEGORIES,
             category_label,
         ),
         figure(
-            "open-by-priority", _("Open cases by priority"), "priority", PRIORITIES,
+            "open-by-priority",
+            _("Open cases by priority"),
+            "priority",
+            PRIORITIES,
             priority_label,
         ),
     ]

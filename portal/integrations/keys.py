@@ -118,9 +118,7 @@ async def authenticate(authorization: str | None) -> ApiCaller:
     """
     scheme, _sep, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise KeyRefused(
-            _("Send your API key in the header “Authorization: Bearer dpk_…”.")
-        )
+        raise KeyRefused(_("Send your API key in the header “Authorization: Bearer dpk_…”."))
     kind, _sep, rest = token.strip().partition("_")
     prefix, _sep, secret = rest.partition("_")
     if kind != KEY_KIND or len(prefix) != PREFIX_HEX or not secret:

@@ -36,15 +36,14 @@ class NewCase(Struct, forbid_unknown_fields=True):
     category: Category
     contested_resolution: Annotated[
         LongText,
-        Meta(description="How the platform resolved the complaint, and what the user "
-             "disagrees with."),
+        Meta(
+            description="How the platform resolved the complaint, and what the user disagrees with."
+        ),
     ]
     what_happened: LongText
     happened_on: Annotated[date, Meta(description="The day it happened (YYYY-MM-DD).")]
     remedy_wanted: LongText
-    transaction_ids: Annotated[
-        list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)
-    ] = []
+    transaction_ids: Annotated[list[Annotated[str, Meta(max_length=100)]], Meta(max_length=50)] = []
     amount: Annotated[str, Meta(max_length=40, description="A decimal, like 1250.50.")] = ""
     asset: Annotated[str, Meta(max_length=20, examples=["USDT"])] = ""
     respondent_email: Annotated[str, Meta(max_length=254)] = ""
@@ -137,9 +136,9 @@ class AttachedRecords(Struct):
 
 class NewWebhook(Struct, forbid_unknown_fields=True):
     url: Annotated[str, Meta(min_length=8, max_length=2000, examples=["https://example.com/hook"])]
-    events: list[
-        Literal["case.state_changed", "case.outcome_recorded", "case.remedy_due"]
-    ] | None = None
+    events: (
+        list[Literal["case.state_changed", "case.outcome_recorded", "case.remedy_due"]] | None
+    ) = None
 
 
 class Webhook(Struct):

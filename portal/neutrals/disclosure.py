@@ -79,7 +79,5 @@ async def case_summary(case_id: int) -> tuple[dict[str, Any], list[dict[str, Any
     assert case is not None, case_id  # an invitation's case is never deleted
     parties: list[dict[str, Any]] = await CaseParticipant.select(
         CaseParticipant.role, CaseParticipant.user.name
-    ).where(
-        (CaseParticipant.case == case_id) & CaseParticipant.role.is_in(list(roles.PARTY_SIDES))
-    )
+    ).where((CaseParticipant.case == case_id) & CaseParticipant.role.is_in(list(roles.PARTY_SIDES)))
     return case, parties

@@ -125,7 +125,10 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     client: smtplib.SMTP
     if url.scheme == "smtps":
         client = smtplib.SMTP_SSL(
-            host, url.port or 465, local_hostname=local_name, timeout=SMTP_TIMEOUT,
+            host,
+            url.port or 465,
+            local_hostname=local_name,
+            timeout=SMTP_TIMEOUT,
             context=context,
         )
     else:
@@ -160,8 +163,12 @@ def _send_over_smtp(
             try:
                 client.send_message(message)
                 outcome[mail.id] = None
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
-                    smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError) as exc:
+            except (
+                smtplib.SMTPRecipientsRefused,
+                smtplib.SMTPDataError,
+                smtplib.SMTPSenderRefused,
+                smtplib.SMTPNotSupportedError,
+            ) as exc:
                 outcome[mail.id] = _describe(exc)  # this message only; the session goes on
             except (OSError, smtplib.SMTPException) as exc:
                 # The connection is gone: the rest of the batch waits for the retry.
@@ -200,8 +207,11 @@ async def _record(claimed: Sequence[Claimed], outcome: dict[int, str | None]) ->
     async with write_transaction(OutboundMail._meta.db):
         if sent:
             await OutboundMail.update(
-                {OutboundMail.sent_at: now, OutboundMail.next_attempt_at: NEVER,
-                 OutboundMail.last_error: ""}
+                {
+                    OutboundMail.sent_at: now,
+                    OutboundMail.next_attempt_at: NEVER,
+                    OutboundMail.last_error: "",
+                }
             ).where(OutboundMail.id.is_in(sent))
         for mail in claimed:
             if mail.id in sent:
@@ -210,12 +220,20 @@ async def _record(claimed: Sequence[Claimed], outcome: dict[int, str | None]) ->
             if mail.attempts >= MAX_ATTEMPTS:
                 log.error(
                     "Giving up on mail %s to %s after %s attempts: %s",
-                    mail.id, mail.to_address, mail.attempts, error,
+                    mail.id,
+                    mail.to_address,
+                    mail.attempts,
+                    error,
                 )
                 retry_at = NEVER
             else:
-                log.warning("Mail %s to %s not sent (attempt %s): %s",
-                            mail.id, mail.to_address, mail.attempts, error)
+                log.warning(
+                    "Mail %s to %s not sent (attempt %s): %s",
+                    mail.id,
+                    mail.to_address,
+                    mail.attempts,
+                    error,
+                )
                 retry_at = now + retry_delay(mail.attempts)
             # Only while the claim is still ours: a worker that took over after the lease
             # has counted its own attempt.

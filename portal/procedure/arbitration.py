@@ -264,6 +264,13 @@ CONSTITUTING = ARBITRATION.initial
 """The tribunal's state while its seats are being filled."""
 
 PROCEDURES: tuple[Procedure, ...] = (
-    ARBITRATION, CANDIDATE_LIST, SEAT, CHALLENGE, TIMETABLE, EXTENSION, AWARD, CORRECTION,
+    ARBITRATION,
+    CANDIDATE_LIST,
+    SEAT,
+    CHALLENGE,
+    TIMETABLE,
+    EXTENSION,
+    AWARD,
+    CORRECTION,
 )
 """Every arbitration table, for the test that walks them all."""

@@ -62,7 +62,5 @@ def legal_side(participants: list[dict[str, Any]], user_id: int) -> int | None:
 def sides(participants: list[dict[str, Any]]) -> tuple[int, ...]:
     """The parties, in a stable order: the claimant, then respondents or the platform."""
     order = {side: n for n, side in enumerate(roles.PARTY_SIDES)}
-    found = sorted(
-        (order[p["role"]], p["user"]) for p in participants if p["role"] in order
-    )
+    found = sorted((order[p["role"]], p["user"]) for p in participants if p["role"] in order)
     return tuple(dict.fromkeys(user for _rank, user in found))

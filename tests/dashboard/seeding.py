@@ -119,7 +119,10 @@ async def seed(start: datetime, cases: int = 120, seed_value: int = 2026) -> See
                 miss = SeededMiss(case, kind, deadline, rng.choice(MISSABLE))
                 await DeadlineReminder.insert(
                     DeadlineReminder(
-                        case=case.id, deadline_at=deadline, kind=kind, stage=miss.stage,
+                        case=case.id,
+                        deadline_at=deadline,
+                        kind=kind,
+                        stage=miss.stage,
                         sent_at=deadline,
                     )
                 )

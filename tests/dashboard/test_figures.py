@@ -90,9 +90,7 @@ async def test_without_filters_the_last_52_weeks_are_shown(app, people, browser)
     assert response.status_code == 200
     shown = on_page(response.text)
     assert shown["open-by-state"]["triage"] == (1,)
-    assert list(shown["weekly"]) == [
-        (first + timedelta(weeks=n)).isoformat() for n in range(52)
-    ]
+    assert list(shown["weekly"]) == [(first + timedelta(weeks=n)).isoformat() for n in range(52)]
     assert shown["weekly"][first.isoformat()] == (1, 0)
     assert f'value="{first.isoformat()}"' in response.text
     assert f'value="{today.isoformat()}"' in response.text

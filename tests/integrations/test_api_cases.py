@@ -68,9 +68,11 @@ async def test_a_case_filed_for_a_new_user_invites_them_and_the_ledger_names_the
     )
 
     filed_entry = (await entries(ref))[0]
-    account = await User.select(User.id, User.role, User.active).where(
-        User.name == "Exchange back end"
-    ).first()
+    account = (
+        await User.select(User.id, User.role, User.active)
+        .where(User.name == "Exchange back end")
+        .first()
+    )
     assert account == {"id": account["id"], "role": "integration", "active": False}
     assert filed_entry["type"] == "case.filed"
     assert filed_entry["actor"] == {"id": f"user:{account['id']}", "role": "integration"}

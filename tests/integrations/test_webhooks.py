@@ -100,9 +100,10 @@ async def test_a_failing_receiver_is_retried_until_it_takes_the_signed_event(
     verify(hook["secret"], hook_receiver.requests[-1])
     last = await WebhookAttempt.select().order_by(WebhookAttempt.id, ascending=False).first()
     assert (last["number"], last["status_code"], last["replay"]) == (4, 200, True)
-    assert "sent again by staff" in (
-        await sue.get(f"/staff/integrations/{integration.id}/deliveries")
-    ).text
+    assert (
+        "sent again by staff"
+        in (await sue.get(f"/staff/integrations/{integration.id}/deliveries")).text
+    )
 
 
 async def test_an_accepted_proposal_tells_of_the_outcome_and_the_remedy_due(
@@ -176,9 +177,7 @@ async def test_a_hanging_receiver_holds_up_neither_requests_nor_other_receivers(
     stuck.hold()
     sent = await deliver_due(settings, now=later())
     assert sent == 1  # the healthy receiver's event of the second move
-    timed_out = await WebhookAttempt.select().where(
-        WebhookAttempt.error.like("No answer within%")
-    )
+    timed_out = await WebhookAttempt.select().where(WebhookAttempt.error.like("No answer within%"))
     assert timed_out and all(a["status_code"] is None for a in timed_out)
 
 

@@ -156,8 +156,12 @@ def _types_in(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _bound(tree: ast.Module, calls: list[ast.Call], name: str) -> list[str]:
-    found = [t for n in ast.walk(tree) if isinstance(n, ast.Assign)
-             and any(getattr(t, "id", "") == name for t in n.targets) for t in _literals(n.value)]
+    found = [
+        t
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == name for t in n.targets)
+        for t in _literals(n.value)
+    ]
     for function in (n for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef)):
         params = [a.arg for a in function.args.args]
         if name in params:
@@ -174,12 +178,18 @@ def test_every_entry_type_written_anywhere_is_registered():
     missing = sorted(f"{t} ({path})" for path, t in written if t not in entries.REGISTRY)
     assert not missing, missing
     assert entries.webhook_events("case.transitioned") == (
-        "case.state_changed", "case.outcome_recorded", "case.remedy_due")
+        "case.state_changed",
+        "case.outcome_recorded",
+        "case.remedy_due",
+    )
     assert "survey.answered" in entries.REGISTRY and CATEGORIES  # the key once shown raw
 
 
 async def test_the_room_a_notice_and_a_webhook_read_the_same_declaration(
-    api, integration, people, browser  # noqa: F811 (the imported fixtures)
+    api,  # noqa: F811 (the imported fixture)
+    integration,  # noqa: F811 (the imported fixture)
+    people,
+    browser,
 ):
     client = await api(integration.token)
     hook = await client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"})
@@ -194,9 +204,12 @@ async def test_the_room_a_notice_and_a_webhook_read_the_same_declaration(
     reading = entries.read("case.transitioned", moved, words_for({}))
     assert reading.line in room and reading.details == (("Reasons", TEXT),)
     assert TEXT in room  # the reasons the ledger holds are shown, beneath the line
-    told = await Notification.select().where(
-        (Notification.user == people["alice"].id) & (Notification.kind == "case_moved")
-    ).order_by(Notification.id, ascending=False).first()
+    told = (
+        await Notification.select()
+        .where((Notification.user == people["alice"].id) & (Notification.kind == "case_moved"))
+        .order_by(Notification.id, ascending=False)
+        .first()
+    )
     context = {"ref": ref, "state": "rejected", "state_label": state_label}
     assert told["message"] == CASE_MOVED.subject(context)
     events = {d["event_type"] for d in await WebhookDelivery.select().where(

@@ -28,7 +28,10 @@ from tests.portal.test_filing import file_dispute
 # A header of 640 × 480 pixels: an image declaring more is not previewed
 # (tests/security/test_image_bombs.py).
 PNG = (
-    b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + (640).to_bytes(4) + (480).to_bytes(4)
+    b"\x89PNG\r\n\x1a\n"
+    + b"\0\0\0\rIHDR"
+    + (640).to_bytes(4)
+    + (480).to_bytes(4)
     + bytes(range(200))
 )
 PDF = b"%PDF-1.7\n" + b"1 0 obj << >> endobj\n" * 20 + b"%%EOF\n"
@@ -47,9 +50,11 @@ def stored_files(settings: Settings) -> list[Path]:
 
 
 async def entries(ref: str) -> list[dict]:
-    rows = await LedgerEntry.select(LedgerEntry.entry).where(
-        LedgerEntry.case_ref == ref
-    ).order_by(LedgerEntry.case_seq)
+    rows = (
+        await LedgerEntry.select(LedgerEntry.entry)
+        .where(LedgerEntry.case_ref == ref)
+        .order_by(LedgerEntry.case_seq)
+    )
     return [json.loads(bytes(r["entry"])) for r in rows]
 
 
@@ -105,19 +110,21 @@ async def running(settings: Settings):
         await task
 
 
-async def test_several_files_at_once_are_recorded_with_one_ledger_entry(
-    people, browser, settings
-):
+async def test_several_files_at_once_are_recorded_with_one_ledger_entry(people, browser, settings):
     alice = await browser(people["alice"])
     ref = await new_case(alice)
     before = len(await entries(ref))
 
-    response = await upload(alice, ref, [
-        ("chart.png", PNG, "image/png"),
-        ("statement.pdf", PDF, "application/pdf"),
-        ("trades.csv", CSV, "text/csv"),
-        ("notes.txt", NOTES, "text/plain"),
-    ])
+    response = await upload(
+        alice,
+        ref,
+        [
+            ("chart.png", PNG, "image/png"),
+            ("statement.pdf", PDF, "application/pdf"),
+            ("trades.csv", CSV, "text/csv"),
+            ("notes.txt", NOTES, "text/plain"),
+        ],
+    )
 
     assert response.status_code == 200, response.text
     assert "Added 4 files." in response.text
@@ -164,18 +171,26 @@ async def test_the_same_bytes_are_stored_once_and_never_overwritten(people, brow
     assert stored_files(settings) == [path]
     again = path.stat()
     assert (again.st_ino, again.st_mtime_ns, again.st_size) == (
-        first.st_ino, first.st_mtime_ns, first.st_size)
+        first.st_ino,
+        first.st_mtime_ns,
+        first.st_size,
+    )
     rows = await Evidence.select(Evidence.name, Evidence.sha256, Evidence.added_by)
     assert sorted((r["name"], r["added_by"]) for r in rows) == [
-        ("chart.png", people["alice"].id), ("same-chart.png", people["ada"].id)]
+        ("chart.png", people["alice"].id),
+        ("same-chart.png", people["ada"].id),
+    ]
     assert {r["sha256"] for r in rows} == {sha(PNG)}
 
 
 FORBIDDEN = [
     ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00" + bytes(300), "application/octet-stream"),
     ("page.html", b"<!doctype html><script>alert(document.cookie)</script>", "text/html"),
-    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-     "image/svg+xml"),
+    (
+        "logo.svg",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "image/svg+xml",
+    ),
     ("disguised.png", b"<html><script>alert(1)</script></html>", "image/png"),
 ]
 
@@ -202,8 +217,11 @@ async def test_one_refused_file_does_not_stop_the_others(people, browser, settin
     alice = await browser(people["alice"])
     ref = await new_case(alice)
 
-    response = await upload(alice, ref, [
-        ("chart.png", PNG, "image/png"), FORBIDDEN[0], ("empty.txt", b"", "text/plain")])
+    response = await upload(
+        alice,
+        ref,
+        [("chart.png", PNG, "image/png"), FORBIDDEN[0], ("empty.txt", b"", "text/plain")],
+    )
 
     assert "Added 1 file." in response.text
     assert "setup.exe is not a kind of file we accept." in response.text
@@ -243,8 +261,9 @@ async def test_only_the_configured_types_are_accepted(settings):
     async with running(pdf_only) as browser:
         alice = await browser(await make_person("alice", roles.PARTY, SECRET))
         ref = await new_case(alice)
-        response = await upload(alice, ref, [("chart.png", PNG, "image/png"),
-                                             ("statement.pdf", PDF, "application/pdf")])
+        response = await upload(
+            alice, ref, [("chart.png", PNG, "image/png"), ("statement.pdf", PDF, "application/pdf")]
+        )
         assert "chart.png is not a kind of file we accept. Send PDF." in response.text
         assert [r["name"] for r in await Evidence.select(Evidence.name)] == ["statement.pdf"]
         assert [p.name for p in stored_files(pdf_only)] == [sha(PDF)]
@@ -261,16 +280,21 @@ def test_the_allow_list_is_read_from_the_environment():
 def cut_off_body(boundary: str) -> bytes:
     """One complete file, then a second one that stops midway: no closing boundary."""
     return (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="channel"\r\n\r\nall\r\n'
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="files"; filename="chart.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + PNG + (
-        f"\r\n--{boundary}\r\n"
-        'Content-Disposition: form-data; name="files"; filename="statement.pdf"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode() + PDF[: len(PDF) // 2]
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="channel"\r\n\r\nall\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="files"; filename="chart.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + PNG
+        + (
+            f"\r\n--{boundary}\r\n"
+            'Content-Disposition: form-data; name="files"; filename="statement.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + PDF[: len(PDF) // 2]
+    )
 
 
 async def test_an_upload_cut_off_midway_leaves_nothing(people, browser, settings):
@@ -308,8 +332,9 @@ async def test_a_failed_transaction_removes_only_the_files_it_stored(
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(Evidence, "insert", broken_insert)
-    response = await upload(alice, ref, [("again.png", PNG, "image/png"),
-                                         ("statement.pdf", PDF, "application/pdf")])
+    response = await upload(
+        alice, ref, [("again.png", PNG, "image/png"), ("statement.pdf", PDF, "application/pdf")]
+    )
 
     assert response.status_code == 500
     assert [p.name for p in stored_files(settings)] == [sha(PNG)]  # kept: an earlier row uses it
@@ -320,7 +345,7 @@ async def test_a_failed_transaction_removes_only_the_files_it_stored(
 async def test_a_download_is_an_attachment_that_cannot_run_and_is_recorded(people, browser):
     alice = await browser(people["alice"])
     ref = await new_case(alice)
-    name = "清算 记录 \"final\".txt"
+    name = '清算 记录 "final".txt'
     await upload(alice, ref, [(name, NOTES, "text/plain"), ("chart.png", PNG, "image/png")])
     rows = {r["name"]: r for r in await Evidence.select()}
     before = len(await entries(ref))
@@ -332,7 +357,7 @@ async def test_a_download_is_an_attachment_that_cannot_run_and_is_recorded(peopl
     assert response.content == NOTES
     assert response.headers["content-type"] == "application/octet-stream"  # never rendered
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("attachment; filename=\"")
+    assert disposition.startswith('attachment; filename="')
     exact = "filename*=UTF-8''%E6%B8%85%E7%AE%97%20%E8%AE%B0%E5%BD%95%20%22final%22.txt"
     assert disposition.endswith(exact)
     fallback = re.search(r'filename="([^"]*)"', disposition).group(1)
@@ -355,13 +380,21 @@ async def test_a_download_is_an_attachment_that_cannot_run_and_is_recorded(peopl
 async def test_only_images_and_pdfs_preview_in_a_sandboxed_frame(people, browser):
     alice = await browser(people["alice"])
     ref = await new_case(alice)
-    await upload(alice, ref, [("chart.png", PNG, "image/png"), ("statement.pdf", PDF,
-                 "application/pdf"), ("trades.csv", CSV, "text/csv")])
+    await upload(
+        alice,
+        ref,
+        [
+            ("chart.png", PNG, "image/png"),
+            ("statement.pdf", PDF, "application/pdf"),
+            ("trades.csv", CSV, "text/csv"),
+        ],
+    )
     ids = {r["name"]: r["id"] for r in await Evidence.select(Evidence.id, Evidence.name)}
     before = len(await entries(ref))
 
-    frame = await alice.get(f"/cases/{ref}/evidence?preview={ids['chart.png']}",
-                            headers={"HX-Request": "true"})
+    frame = await alice.get(
+        f"/cases/{ref}/evidence?preview={ids['chart.png']}", headers={"HX-Request": "true"}
+    )
     assert frame.status_code == 200
     iframe = re.search(r"<iframe[^>]*>", frame.text).group(0)
     assert re.search(r"\ssandbox\s", iframe) and f'/evidence/{ids["chart.png"]}/preview"' in iframe
@@ -388,8 +421,10 @@ async def test_only_images_and_pdfs_preview_in_a_sandboxed_frame(people, browser
         ("evidence.downloaded", "statement.pdf", "preview"),
     ]
 
-    for path in (f"/cases/{ref}/evidence/{ids['trades.csv']}/preview",
-                 f"/cases/{ref}/evidence?preview={ids['trades.csv']}"):
+    for path in (
+        f"/cases/{ref}/evidence/{ids['trades.csv']}/preview",
+        f"/cases/{ref}/evidence?preview={ids['trades.csv']}",
+    ):
         assert (await alice.get(path)).status_code == 404, path
     assert len(await entries(ref)) == before + 2
 
@@ -408,9 +443,11 @@ async def test_evidence_of_a_private_channel_is_invisible_to_others(people, brow
     listed = await alice.get(f"/cases/{ref}/evidence")
     assert "internal.pdf" not in listed.text and sha(PDF) not in listed.text
     assert "internal.pdf" not in (await alice.get(f"/cases/{ref}")).text
-    for path in (f"/cases/{ref}/evidence/{row['id']}/download",
-                 f"/cases/{ref}/evidence/{row['id']}/preview",
-                 f"/cases/{ref}/evidence?preview={row['id']}"):
+    for path in (
+        f"/cases/{ref}/evidence/{row['id']}/download",
+        f"/cases/{ref}/evidence/{row['id']}/preview",
+        f"/cases/{ref}/evidence?preview={row['id']}",
+    ):
         assert (await alice.get(path)).status_code == 404, path
     assert await entries(ref) == before
 
@@ -425,8 +462,12 @@ async def test_evidence_of_a_private_channel_is_invisible_to_others(people, brow
     # The name is text only the channel reads: the ledger, which every party may read
     # (the proof bundle), holds its hash.
     hidden = "sha256:" + hashlib.sha256(b"internal.pdf").hexdigest()
-    assert entry["body"] == {"sha256": sha(PDF), "name": hidden, "mode": "download",
-                             "channel": "staff"}
+    assert entry["body"] == {
+        "sha256": sha(PDF),
+        "name": hidden,
+        "mode": "download",
+        "channel": "staff",
+    }
     assert before[-1]["body"]["files"][0]["name"] == hidden
     assert "internal.pdf" not in (await alice.get(f"/cases/{ref}/proof.json")).text
     assert entry["actor"]["role"] == "agent"
@@ -440,9 +481,12 @@ async def test_someone_not_on_the_case_gets_404_everywhere(people, browser, sett
     before = await entries(ref)
 
     eve = await browser(people["eve"])
-    for path in (f"/cases/{ref}/evidence", f"/cases/{ref}/evidence?preview={row['id']}",
-                 f"/cases/{ref}/evidence/{row['id']}/download",
-                 f"/cases/{ref}/evidence/{row['id']}/preview"):
+    for path in (
+        f"/cases/{ref}/evidence",
+        f"/cases/{ref}/evidence?preview={row['id']}",
+        f"/cases/{ref}/evidence/{row['id']}/download",
+        f"/cases/{ref}/evidence/{row['id']}/preview",
+    ):
         response = await eve.get(path)
         assert response.status_code == 404, path
         unknown = await eve.get(path.replace(ref, "DR-1999-000001"))
@@ -464,17 +508,24 @@ async def test_an_upload_without_its_csrf_token_is_refused_and_stores_nothing(
     before = await entries(ref)
     files = [("files", ("chart.png", PNG, "image/png"))]
 
-    missing = await alice.post(f"/cases/{ref}/evidence", {"channel": "all"}, files=files,
-                               csrf=False)
+    missing = await alice.post(
+        f"/cases/{ref}/evidence", {"channel": "all"}, files=files, csrf=False
+    )
     assert missing.status_code == 403
-    wrong = await alice.client.post(f"/cases/{ref}/evidence", data={"channel": "all"},
-                                    files=files, headers={"X-CSRFToken": "forged"})
+    wrong = await alice.client.post(
+        f"/cases/{ref}/evidence",
+        data={"channel": "all"},
+        files=files,
+        headers={"X-CSRFToken": "forged"},
+    )
     assert wrong.status_code == 403
     late = await alice.client.post(  # the field must come before any file
         f"/cases/{ref}/evidence",
-        content=(b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n"
-                 b"\r\n" + PNG + b"\r\n--b\r\nContent-Disposition: form-data; "
-                 b"name=\"_csrf_token\"\r\n\r\n" + alice.csrf_token().encode() + b"\r\n--b--\r\n"),
+        content=(
+            b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n'
+            b"\r\n" + PNG + b"\r\n--b\r\nContent-Disposition: form-data; "
+            b'name="_csrf_token"\r\n\r\n' + alice.csrf_token().encode() + b"\r\n--b--\r\n"
+        ),
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert late.status_code == 403

@@ -65,7 +65,10 @@ async def served(db, tmp_path):
     env = portal_env(db.url, tmp_path, PORTAL_SECRET_KEY=SECRET, PORTAL_INTEGRATE_INTERVAL="0.2")
     process = subprocess.Popen(
         [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", "1"],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
@@ -148,11 +151,15 @@ async def test_a_200_mb_upload_keeps_the_servers_memory_flat(served):
     growth_mib = (sampler.peak - baseline) / 1024
     assert sampler.samples > 10
     assert growth_mib < 60, (
-        f"the server grew from {baseline // 1024} MiB by {growth_mib:.0f} MiB for a 200 MiB upload")
+        f"the server grew from {baseline // 1024} MiB by {growth_mib:.0f} MiB for a 200 MiB upload"
+    )
 
     row = await Evidence.select().where(Evidence.name == "recording.pdf").first()
     assert (row["size"], row["sha256"], row["media_type"]) == (
-        SIZE, digest.hexdigest(), "application/pdf")
+        SIZE,
+        digest.hexdigest(),
+        "application/pdf",
+    )
     stored = data_dir / "evidence" / row["sha256"][:2] / row["sha256"]
     on_disk = hashlib.sha256()
     with stored.open("rb") as handle:

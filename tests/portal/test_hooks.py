@@ -59,9 +59,7 @@ async def test_an_impasse_ends_the_mediation_through_its_hook(people, browser):
     assert (await appointment_of(ref))["status"] == "ended"
 
 
-async def test_without_its_hook_an_impasse_leaves_the_mediation_alone(
-    monkeypatch, people, browser
-):
+async def test_without_its_hook_an_impasse_leaves_the_mediation_alone(monkeypatch, people, browser):
     _alice, _ada, ref = await in_mediation(people, browser)
     _sue, mona = await appointed(people, browser, ref)
     without(monkeypatch, impasse_ends_mediation)
@@ -72,7 +70,13 @@ async def test_without_its_hook_an_impasse_leaves_the_mediation_alone(
 
 @pytest.mark.parametrize("subscribed", [True, False])
 async def test_a_move_queues_its_webhook_through_the_hooks(
-    monkeypatch, api, integration, receiver, people, browser, subscribed  # noqa: F811
+    monkeypatch,
+    api,  # noqa: F811 (the imported fixture)
+    integration,  # noqa: F811 (the imported fixture)
+    receiver,  # noqa: F811 (the imported fixture)
+    people,
+    browser,
+    subscribed,
 ):
     client = await api(integration.token)
     listening = await receiver()

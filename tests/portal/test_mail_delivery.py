@@ -80,11 +80,19 @@ def smtp_server() -> Iterator[SMTPServer]:
 
 async def queue(count: int = 1, to: str = "zoe@example.com", attempts: int = 0) -> list[int]:
     now = datetime.now(UTC)
-    rows = await OutboundMail.insert(*(
-        OutboundMail(to_address=to, subject=f"{SUBJECT} ({n})" if count > 1 else SUBJECT,
-                     body=BODY, created_at=now, next_attempt_at=now, attempts=attempts)
-        for n in range(count)
-    ))
+    rows = await OutboundMail.insert(
+        *(
+            OutboundMail(
+                to_address=to,
+                subject=f"{SUBJECT} ({n})" if count > 1 else SUBJECT,
+                body=BODY,
+                created_at=now,
+                next_attempt_at=now,
+                attempts=attempts,
+            )
+            for n in range(count)
+        )
+    )
     return [row["id"] for row in rows]
 
 
@@ -232,8 +240,13 @@ async def test_the_running_portal_mails_what_was_queued(db, settings, smtp_serve
     use_base_url(settings.base_url)  # as create_app does, before anything is queued
     zoe = await create_user(email="zoe@example.com", name="Zoë", role="party", password=None)
     async with write_transaction(Notification._meta.db):
-        await notify([zoe], "case_filed", case_ref="D-2026-0001", link="/cases/D-2026-0001",
-                     template="case_filed")
+        await notify(
+            [zoe],
+            "case_filed",
+            case_ref="D-2026-0001",
+            link="/cases/D-2026-0001",
+            template="case_filed",
+        )
 
     app = create_app(replace(settings, smtp_url=smtp_server.url))
     async with AsyncTestClient(app, base_url="http://portal.test"):

@@ -40,8 +40,12 @@ def marked_chinese(monkeypatch):
 async def statement_posted(user_ids, author="Mona") -> int:
     async with write_transaction(Notification._meta.db):
         return await notify(
-            user_ids, "statement_posted", case_ref=REF, link=LINK,
-            template="statement_posted", author_name=author,
+            user_ids,
+            "statement_posted",
+            case_ref=REF,
+            link=LINK,
+            template="statement_posted",
+            author_name=author,
         )
 
 
@@ -57,8 +61,13 @@ async def test_notify_tells_each_active_user_once_in_their_language(people, mark
     assert set(notes) == {alice.id, bob.id}
     assert notes[alice.id]["message"] == f"Case {REF}: Mona posted a statement"
     assert notes[bob.id]["message"].startswith("[zh] Case ")
-    assert all(note["kind"] == "statement_posted" and note["case_ref"] == REF
-               and note["link"] == LINK and note["read_at"] is None for note in notes.values())
+    assert all(
+        note["kind"] == "statement_posted"
+        and note["case_ref"] == REF
+        and note["link"] == LINK
+        and note["read_at"] is None
+        for note in notes.values()
+    )
 
     mails = {row["to_address"]: row for row in await OutboundMail.select()}
     assert set(mails) == {alice.email, bob.email}
@@ -73,8 +82,9 @@ async def test_notify_tells_each_active_user_once_in_their_language(people, mark
 async def test_nothing_is_told_when_the_callers_transaction_rolls_back(people):
     with pytest.raises(RuntimeError):
         async with write_transaction(Notification._meta.db):
-            await notify([people["alice"].id], "case_filed", case_ref=REF, link=LINK,
-                         template="case_filed")
+            await notify(
+                [people["alice"].id], "case_filed", case_ref=REF, link=LINK, template="case_filed"
+            )
             assert await Notification.count() == 1  # written, in this transaction
             raise RuntimeError("the change that was being announced failed")
     assert await Notification.count() == 0
@@ -84,8 +94,9 @@ async def test_nothing_is_told_when_the_callers_transaction_rolls_back(people):
 async def test_a_link_must_stay_on_the_portal(people):
     for link in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
         with pytest.raises(ValueError, match="path on the portal"):
-            await notify([people["alice"].id], "case_filed", case_ref=REF, link=link,
-                         template="case_filed")
+            await notify(
+                [people["alice"].id], "case_filed", case_ref=REF, link=link, template="case_filed"
+            )
     assert await Notification.count() == 0
 
 
@@ -102,9 +113,7 @@ TEMPLATES = {
 def test_each_email_says_what_happened_and_where_to_act(template):
     extra, expected = TEMPLATES[template]
     link = f"http://portal.test{LINK}"
-    subject, body = render_mail(
-        template, "en", ref=REF, link=link, recipient_name="Alice", **extra
-    )
+    subject, body = render_mail(template, "en", ref=REF, link=link, recipient_name="Alice", **extra)
     assert REF in subject and expected in subject and "\n" not in subject
     assert body.startswith("Hello Alice,\n\n")
     assert f"\n{link}\n" in body
@@ -160,9 +169,11 @@ async def test_marking_one_read_updates_it_and_the_badge(people, browser):
     alice = people["alice"]
     await statement_posted([alice.id], author="Mona")
     await statement_posted([alice.id], author="Ivy")
-    mona_note = await Notification.select(Notification.id).where(
-        Notification.message.like("%Mona%")
-    ).first()
+    mona_note = (
+        await Notification.select(Notification.id)
+        .where(Notification.message.like("%Mona%"))
+        .first()
+    )
     a = await browser(alice)
 
     response = await a.post(f"/notifications/{mona_note['id']}/read", htmx=True)
@@ -208,12 +219,19 @@ async def test_mark_all_read_touches_only_mine(people, browser):
 async def test_the_list_is_paged_by_fifty(people, browser):
     alice = people["alice"]
     start = datetime.now(UTC) - timedelta(days=1)
-    await Notification.insert(*(
-        Notification(user=alice.id, kind="statement_posted", case_ref=REF,
-                     message=f"Message number {n:02d}.", link=LINK,
-                     created_at=start + timedelta(minutes=n))
-        for n in range(60)
-    ))
+    await Notification.insert(
+        *(
+            Notification(
+                user=alice.id,
+                kind="statement_posted",
+                case_ref=REF,
+                message=f"Message number {n:02d}.",
+                link=LINK,
+                created_at=start + timedelta(minutes=n),
+            )
+            for n in range(60)
+        )
+    )
     a = await browser(alice)
 
     first = (await a.get("/notifications")).text

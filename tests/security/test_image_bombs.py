@@ -51,8 +51,8 @@ def jpeg(width: int, height: int) -> bytes:
 
 
 def webp_vp8x(width: int, height: int) -> bytes:
-    body = b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(
-        3, "little"
+    body = (
+        b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
     )
     chunk = b"VP8X" + struct.pack("<I", len(body)) + body
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
@@ -95,7 +95,7 @@ async def test_a_huge_image_has_no_preview_and_the_room_says_why(people, browser
     item = re.search(rf'<li id="evidence-{ids["bomb.png"]}">.*?</li>', room, re.S).group(0)
     assert "/preview" not in item and "preview=" not in item
     assert "No preview: this image is 60,000 × 60,000 pixels" in item
-    assert f'/evidence/{ids["bomb.png"]}/download' in item
+    assert f"/evidence/{ids['bomb.png']}/download" in item
     fine = re.search(rf'<li id="evidence-{ids["fine.png"]}">.*?</li>', room, re.S).group(0)
     assert f'/evidence/{ids["fine.png"]}/preview"' in fine
 

@@ -29,9 +29,13 @@ def _refilled() -> str:
 
 
 def _invited(c: Context) -> str:
-    said = _("You are invited to sit as %(seat)s in case %(ref)s. Read the summary, sign your "
-             "disclosure, and accept or decline by %(due)s.", seat=c["seat"], ref=c["ref"],
-             due=c["due"])
+    said = _(
+        "You are invited to sit as %(seat)s in case %(ref)s. Read the summary, sign your "
+        "disclosure, and accept or decline by %(due)s.",
+        seat=c["seat"],
+        ref=c["ref"],
+        due=c["due"],
+    )
     if not c.get("account_link"):
         return said + "\n"
     link = _("First choose your password here (the link works once):")
@@ -39,17 +43,26 @@ def _invited(c: Context) -> str:
 
 
 def _declined(c: Context) -> str:
-    said = _("%(name)s declined to sit as %(seat)s in case %(ref)s.", name=c["name"],
-             seat=c["seat"], ref=c["ref"])
+    said = _(
+        "%(name)s declined to sit as %(seat)s in case %(ref)s.",
+        name=c["name"],
+        seat=c["seat"],
+        ref=c["ref"],
+    )
     if c.get("reasons"):
         said += "\n" + _("Their reasons: %(reasons)s", reasons=c["reasons"])
     return said + "\n\n" + _refilled()
 
 
 def _appointed(c: Context) -> str:
-    said = _("%(name)s accepted to sit as %(seat)s in case %(ref)s. A party may challenge the "
-             "appointment, with reasons, until %(until)s.", name=c["name"], seat=c["seat"],
-             ref=c["ref"], until=c["until"])
+    said = _(
+        "%(name)s accepted to sit as %(seat)s in case %(ref)s. A party may challenge the "
+        "appointment, with reasons, until %(until)s.",
+        name=c["name"],
+        seat=c["seat"],
+        ref=c["ref"],
+        until=c["until"],
+    )
     if c.get("disclosure"):
         said += "\n" + _("They disclosed: %(text)s", text=c["disclosure"])
     return said + "\n"
@@ -60,29 +73,58 @@ def _step_of(c: Context) -> str:
 
 
 STARTED = (
-    _formed("nominate", lambda c: _("Case %(ref)s: name your arbitrator", ref=c["ref"]),
-            lambda c: _("The arbitration of case %(ref)s has started under three-member rules. "
-                        "Name your arbitrator from the roster by %(due)s.", ref=c["ref"],
-                        due=c["due"])),
+    _formed(
+        "nominate",
+        lambda c: _("Case %(ref)s: name your arbitrator", ref=c["ref"]),
+        lambda c: _(
+            "The arbitration of case %(ref)s has started under three-member rules. "
+            "Name your arbitrator from the roster by %(due)s.",
+            ref=c["ref"],
+            due=c["due"],
+        ),
+    ),
 )
 DECLINED = (
-    _formed("declined", lambda c: _("Case %(ref)s: an arbitrator declined", ref=c["ref"]),
-            _declined),
+    _formed(
+        "declined", lambda c: _("Case %(ref)s: an arbitrator declined", ref=c["ref"]), _declined
+    ),
     # The seat of a side's nominee is filled again by the side (after a decline, a lapse
     # or a removal alike).
-    _formed("nominate_again", lambda c: _("Case %(ref)s: name another arbitrator", ref=c["ref"]),
-            lambda c: _("The arbitrator named for your side in case %(ref)s will not sit. Name "
-                        "another from the roster by %(due)s.", ref=c["ref"], due=c["due"])),
+    _formed(
+        "nominate_again",
+        lambda c: _("Case %(ref)s: name another arbitrator", ref=c["ref"]),
+        lambda c: _(
+            "The arbitrator named for your side in case %(ref)s will not sit. Name "
+            "another from the roster by %(due)s.",
+            ref=c["ref"],
+            due=c["due"],
+        ),
+    ),
 )
 DECIDED = (
-    _formed("challenge_upheld", lambda c: _("Case %(ref)s: a challenge is upheld", ref=c["ref"]),
-            lambda c: paragraph(_("The challenge to %(name)s in case %(ref)s is upheld: "
-                                  "%(reasons)s", name=c["name"], ref=c["ref"],
-                                  reasons=c["reasons"]), _refilled())),
-    _formed("challenge_dismissed",
-            lambda c: _("Case %(ref)s: a challenge is dismissed", ref=c["ref"]),
-            lambda c: _("The challenge to %(name)s in case %(ref)s is dismissed: %(reasons)s",
-                        name=c["name"], ref=c["ref"], reasons=c["reasons"])),
+    _formed(
+        "challenge_upheld",
+        lambda c: _("Case %(ref)s: a challenge is upheld", ref=c["ref"]),
+        lambda c: paragraph(
+            _(
+                "The challenge to %(name)s in case %(ref)s is upheld: %(reasons)s",
+                name=c["name"],
+                ref=c["ref"],
+                reasons=c["reasons"],
+            ),
+            _refilled(),
+        ),
+    ),
+    _formed(
+        "challenge_dismissed",
+        lambda c: _("Case %(ref)s: a challenge is dismissed", ref=c["ref"]),
+        lambda c: _(
+            "The challenge to %(name)s in case %(ref)s is dismissed: %(reasons)s",
+            name=c["name"],
+            ref=c["ref"],
+            reasons=c["reasons"],
+        ),
+    ),
 )
 
 ARBITRATION_LIST_SENT_TOLD = (
@@ -93,7 +135,10 @@ ARBITRATION_LIST_SENT_TOLD = (
             "A list of candidates for the %(seat)s of case %(ref)s is ready. Strike up to "
             "%(strikes)s and rank the others by %(due)s; if you do not answer, you are taken to "
             "accept all in list order.",
-            seat=c["seat"], ref=c["ref"], strikes=c["strikes"], due=c["due"],
+            seat=c["seat"],
+            ref=c["ref"],
+            strikes=c["strikes"],
+            due=c["due"],
         ),
     ),
 )
@@ -104,7 +149,8 @@ ARBITRATION_LIST_EXHAUSTED_TOLD = (
         lambda c: _(
             "Every candidate of the list for the %(seat)s of case %(ref)s declined, did not "
             "answer, or was struck. A new list is sent if the roster allows.",
-            seat=c["seat"], ref=c["ref"],
+            seat=c["seat"],
+            ref=c["ref"],
         ),
     ),
 )
@@ -115,7 +161,8 @@ ARBITRATION_NO_CANDIDATES_TOLD = (
         lambda c: _(
             "No arbitrator on the roster can be put on a list for the %(seat)s of case %(ref)s. "
             "Add arbitrators to the roster, then send a new list from the case.",
-            seat=c["seat"], ref=c["ref"],
+            seat=c["seat"],
+            ref=c["ref"],
         ),
     ),
 )
@@ -140,7 +187,9 @@ ARBITRATOR_LAPSED_TOLD = (
         lambda c: _(
             "%(name)s did not answer the invitation to sit as %(seat)s in case %(ref)s in time. "
             "The seat is being filled again by the same method.",
-            name=c["name"], seat=c["seat"], ref=c["ref"],
+            name=c["name"],
+            seat=c["seat"],
+            ref=c["ref"],
         ),
     ),
 )
@@ -151,7 +200,9 @@ ARBITRATOR_CHALLENGED_TOLD = (
         lambda c: paragraph(
             _(
                 "%(name)s is challenged in case %(ref)s: %(reasons)s",
-                name=c["name"], ref=c["ref"], reasons=c["reasons"],
+                name=c["name"],
+                ref=c["ref"],
+                reasons=c["reasons"],
             ),
             _("A supervisor decides."),
         ),
@@ -164,7 +215,9 @@ TRIBUNAL_CONSTITUTED_TOLD = (
         lambda c: _(
             "The tribunal of case %(ref)s is constituted: %(names)s. It will set the timetable "
             "by %(due)s.",
-            ref=c["ref"], names=c["names"], due=c["due"],
+            ref=c["ref"],
+            names=c["names"],
+            due=c["due"],
         ),
     ),
 )
@@ -175,7 +228,8 @@ ORDER_ISSUED_TOLD = (
         lambda c: _(
             "The tribunal issued Procedural Order no. %(n)s in case %(ref)s. Read it in the case"
             " room.",
-            n=c["number"], ref=c["ref"],
+            n=c["number"],
+            ref=c["ref"],
         ),
     ),
 )
@@ -186,7 +240,8 @@ EXTENSION_ASKED_TOLD = (
         lambda c: _(
             "A party asks the tribunal of case %(ref)s to extend the date for the %(step)s. "
             "Grant or refuse it in the case room.",
-            ref=c["ref"], step=_step_of(c),
+            ref=c["ref"],
+            step=_step_of(c),
         ),
     ),
 )
@@ -197,7 +252,8 @@ EXTENSION_GRANTED_TOLD = (
         lambda c: _(
             "The tribunal of case %(ref)s granted your extension of the date for the %(step)s. A"
             " procedural order gives the new dates.",
-            ref=c["ref"], step=_step_of(c),
+            ref=c["ref"],
+            step=_step_of(c),
         ),
     ),
 )
@@ -208,7 +264,9 @@ EXTENSION_REFUSED_TOLD = (
         lambda c: _(
             "The tribunal of case %(ref)s refused your extension of the date for the %(step)s. "
             "Its reasons: %(reasons)s",
-            ref=c["ref"], step=_step_of(c), reasons=c["reasons"],
+            ref=c["ref"],
+            step=_step_of(c),
+            reasons=c["reasons"],
         ),
     ),
 )

@@ -44,56 +44,90 @@ def _declined(c: Context) -> str:
 PROPOSED = _told(
     "proposed",
     lambda c: _("Case %(ref)s: a mediator is proposed", ref=c["ref"]),
-    lambda c: _("A supervisor proposed %(mediator)s as the mediator of case %(ref)s. You may "
-                "agree, or object once with your reasons, until %(due)s.",
-                mediator=c["mediator"], ref=c["ref"], due=c["due"]),
+    lambda c: _(
+        "A supervisor proposed %(mediator)s as the mediator of case %(ref)s. You may "
+        "agree, or object once with your reasons, until %(due)s.",
+        mediator=c["mediator"],
+        ref=c["ref"],
+        due=c["due"],
+    ),
 )
 OBJECTED = _told(
     "objected",
     lambda c: _("Case %(ref)s: a party objected to the mediator", ref=c["ref"]),
-    lambda c: paragraph(_("A party objected to %(mediator)s as the mediator of case %(ref)s: "
-                          "%(reasons)s", mediator=c["mediator"], ref=c["ref"],
-                          reasons=c["reasons"]), _("A supervisor will propose someone else.")),
+    lambda c: paragraph(
+        _(
+            "A party objected to %(mediator)s as the mediator of case %(ref)s: %(reasons)s",
+            mediator=c["mediator"],
+            ref=c["ref"],
+            reasons=c["reasons"],
+        ),
+        _("A supervisor will propose someone else."),
+    ),
 )
 INVITED = _told(
     "invited",
     lambda c: _("Case %(ref)s: you are invited to mediate", ref=c["ref"]),
-    lambda c: _("You are invited to mediate case %(ref)s. Read the summary, sign your "
-                "disclosure, and accept or decline by %(due)s.", ref=c["ref"], due=c["due"])
-    + _first_password(c),
+    lambda c: (
+        _(
+            "You are invited to mediate case %(ref)s. Read the summary, sign your "
+            "disclosure, and accept or decline by %(due)s.",
+            ref=c["ref"],
+            due=c["due"],
+        )
+        + _first_password(c)
+    ),
 )
-DECLINED = _told("declined", lambda c: _("Case %(ref)s: the mediator declined", ref=c["ref"]),
-                 _declined)
+DECLINED = _told(
+    "declined", lambda c: _("Case %(ref)s: the mediator declined", ref=c["ref"]), _declined
+)
 LAPSED = _told(
     "lapsed",
     lambda c: _("Case %(ref)s: the mediator did not answer in time", ref=c["ref"]),
-    lambda c: _("%(mediator)s did not answer the invitation to mediate case %(ref)s in time. "
-                "Propose another mediator.", mediator=c["mediator"], ref=c["ref"]),
+    lambda c: _(
+        "%(mediator)s did not answer the invitation to mediate case %(ref)s in time. "
+        "Propose another mediator.",
+        mediator=c["mediator"],
+        ref=c["ref"],
+    ),
 )
 DISCLOSED = _told(
     "disclosed",
     lambda c: _("Case %(ref)s: the mediator made a disclosure", ref=c["ref"]),
-    lambda c: _("%(mediator)s agreed to mediate case %(ref)s and disclosed something you should "
-                "read. You may object until %(due)s.", mediator=c["mediator"], ref=c["ref"],
-                due=c["due"]),
+    lambda c: _(
+        "%(mediator)s agreed to mediate case %(ref)s and disclosed something you should "
+        "read. You may object until %(due)s.",
+        mediator=c["mediator"],
+        ref=c["ref"],
+        due=c["due"],
+    ),
 )
 STARTED = _told(
     "started",
     lambda c: _("Case %(ref)s: the mediation has started", ref=c["ref"]),
-    lambda c: _("The mediation of case %(ref)s has started. It runs until %(due)s. You can talk "
-                "to the mediator jointly or in private.", ref=c["ref"], due=c["due"]),
+    lambda c: _(
+        "The mediation of case %(ref)s has started. It runs until %(due)s. You can talk "
+        "to the mediator jointly or in private.",
+        ref=c["ref"],
+        due=c["due"],
+    ),
 )
 EXTENDED = _told(
     "extended",
     lambda c: _("Case %(ref)s: the mediation is extended", ref=c["ref"]),
-    lambda c: _("The mediator extended the mediation of case %(ref)s until %(due)s.",
-                ref=c["ref"], due=c["due"]),
+    lambda c: _(
+        "The mediator extended the mediation of case %(ref)s until %(due)s.",
+        ref=c["ref"],
+        due=c["due"],
+    ),
 )
 OFFER_MADE = _told(
     "offer_made",
     lambda c: _("Case %(ref)s: a settlement offer was made", ref=c["ref"]),
-    lambda c: _("A settlement offer was made in case %(ref)s. Read it and accept, reject or "
-                "counter it.", ref=c["ref"]),
+    lambda c: _(
+        "A settlement offer was made in case %(ref)s. Read it and accept, reject or counter it.",
+        ref=c["ref"],
+    ),
 )
 OFFER_REJECTED = _told(
     "offer_rejected",
@@ -103,8 +137,10 @@ OFFER_REJECTED = _told(
 OFFER_ACCEPTED = _told(
     "offer_accepted_by_one",
     lambda c: _("Case %(ref)s: an offer was accepted by one side", ref=c["ref"]),
-    lambda c: _("An offer in case %(ref)s was accepted by one side; the other side has yet to "
-                "answer.", ref=c["ref"]),
+    lambda c: _(
+        "An offer in case %(ref)s was accepted by one side; the other side has yet to answer.",
+        ref=c["ref"],
+    ),
 )
 SETTLEMENT_READY = _told(
     "settlement_ready",
