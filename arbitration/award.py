@@ -26,7 +26,6 @@ from arbitration import tribunal
 from arbitration.tables import Arbitration, Award, AwardVote
 from ledger.keys import Keyring
 from mediation.items import describe, parse_items
-from portal.accounts import roles
 from portal.accounts.reauth import confirm_password
 from portal.cases import deadlines
 from portal.cases.events import actor, record
@@ -37,10 +36,11 @@ from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _, language
+from portal.procedure import roles
 from portal.procedure.arbitration import ARBITRATION, AWARD, ask, move, subject
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 TEXT_LIMIT = 50_000
 TRIBUNAL = "tribunal"

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from arbitration import filling, seating
 from arbitration.tables import Challenge, Seat
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import owners
@@ -19,10 +18,11 @@ from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.arbitration import CHALLENGE, SEAT, ask, move, subject
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 async def challenge(keyring: Keyring, ref: str, access: CaseAccess, seat_id: int,

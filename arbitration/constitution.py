@@ -44,7 +44,6 @@ from arbitration import filling, seating
 from arbitration.rules import DEFAULT, RULESETS, ruleset
 from arbitration.tables import Arbitration
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.sides import (
@@ -57,10 +56,11 @@ from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.arbitration import CONSTITUTING
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 async def start(keyring: Keyring, ref: str, access: CaseAccess, form: dict[str, str]) -> None:

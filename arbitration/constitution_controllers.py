@@ -11,13 +11,14 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from arbitration import challenges, constitution, disclosure, rankings
-from portal.accounts import roles
 from portal.accounts.controllers import _address
+from portal.cases.access import case_access
 from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
 from portal.cases.tables import Case, CaseParticipant
 from portal.errors import FormInvalid
-from portal.policy import CaseAccess, Channel, case_access
+from portal.procedure import roles
+from portal.procedure.policy import CaseAccess, Channel
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from arbitration import listing, rankings, seating
 from arbitration.rules import DEFAULT, RULESETS, ruleset
 from arbitration.tables import Challenge
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases.sides import needs_representative, sides_of, staff_choices
+from portal.procedure import roles
 from portal.procedure.arbitration import (
     CANDIDATE_LIST,
     CHALLENGE,
@@ -24,7 +24,7 @@ from portal.procedure.arbitration import (
 )
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[str, Any] | None:

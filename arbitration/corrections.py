@@ -11,7 +11,6 @@ from arbitration import award as awards
 from arbitration import tribunal
 from arbitration.tables import Award, Correction
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.sides import side_role
@@ -19,10 +18,11 @@ from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _, language
+from portal.procedure import roles
 from portal.procedure.arbitration import AWARD, CORRECTION, ask, move, subject
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 CORRECTED = move(CORRECTION, "correct").target
 """A correction answered by an addendum: these are numbered, and go with the award."""

@@ -10,7 +10,6 @@ from arbitration import filling, seating
 from arbitration.rules import ruleset
 from arbitration.tables import Seat
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.accounts.reauth import confirm_password
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
@@ -20,8 +19,9 @@ from portal.cases.tables import Case, CaseParticipant
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotFound
 from portal.i18n import _
-from portal.policy import may_answer_seat
+from portal.procedure import roles
 from portal.procedure.arbitration import SEAT, move
+from portal.procedure.policy import may_answer_seat
 
 if TYPE_CHECKING:
     from portal.procedure.people import Viewer

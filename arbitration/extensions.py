@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from arbitration import dates, orders, timetable, tribunal
 from arbitration.tables import Extension, TimetableStep
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.sides import side_role
@@ -18,10 +17,11 @@ from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _, gettext
+from portal.procedure import roles
 from portal.procedure.arbitration import EXTENSION, ask, subject
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 def owes(access: CaseAccess, owed_by: str, other: str) -> bool:

@@ -13,7 +13,7 @@ from arbitration import listing, seating
 from arbitration.rules import ruleset
 from arbitration.tables import Arbitration, CandidateList, ListAnswer, Seat
 from ledger.keys import Keyring
-from portal.accounts import invitations, roles
+from portal.accounts import invitations
 from portal.accounts.tables import User
 from portal.cases.events import SYSTEM, record
 from portal.cases.lifecycle import owners
@@ -22,6 +22,7 @@ from portal.cases.tables import Case, CaseParticipant
 from portal.database import write_transaction
 from portal.i18n import _
 from portal.notifications.notify import absolute_link, notify
+from portal.procedure import roles
 from portal.procedure.arbitration import APPOINTED, ARBITRATION, CANDIDATE_LIST, SEAT, move
 
 

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 from arbitration import tribunal
 from arbitration.tables import ProceduralOrder
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import FormInvalid, NotAllowed
 from portal.i18n import _, language
+from portal.procedure import roles
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 TEXT_LIMIT = 20_000
 

@@ -12,7 +12,7 @@ from arbitration import constitution_view, proceedings
 from arbitration.tables import Arbitration
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 SHOWN_IN = frozenset(("arbitration", "awarded", "closed", "withdrawn"))
 

@@ -15,13 +15,13 @@ from arbitration import award as awards
 from arbitration import corrections as award_corrections
 from arbitration import dates, extensions, orders, timetable, tribunal
 from mediation.items import KIND_LABELS, ROWS
-from portal.accounts import roles
 from portal.cases.sides import sides_of
 from portal.i18n import _, gettext
+from portal.procedure import roles
 from portal.procedure.arbitration import AWARD, CORRECTION, EXTENSION
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 def correction_status(status: str) -> str:

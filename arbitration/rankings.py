@@ -30,7 +30,7 @@ from portal.procedure.arbitration import (
 )
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 async def send_list(keyring: Keyring, ref: str, access: CaseAccess) -> None:

@@ -12,13 +12,13 @@ from typing import Any
 
 from arbitration.rules import Ruleset, ruleset
 from arbitration.tables import Arbitration, CandidateList, ListAnswer, Seat
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.cases.sides import Side, sides_of
 from portal.cases.tables import Case, CaseParticipant
 from portal.i18n import _, gettext
 from portal.notifications.notify import notify
+from portal.procedure import roles
 from portal.procedure.arbitration import APPOINTED, CANDIDATE_LIST, CONSTITUTING, SEAT, move
 
 SOLE, PRESIDING = "sole", "presiding"

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from arbitration import dates, orders, tribunal
 from arbitration.tables import Award, TimetableStep
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
 from portal.cases.sides import sides_of
@@ -33,10 +32,11 @@ from portal.cases.tables import Case, DeadlineReminder
 from portal.database import write_transaction
 from portal.errors import NotAllowed
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.arbitration import AWARD, TIMETABLE, ask, timetable_state
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 async def steps_of(case_id: int) -> list[dict[str, Any]]:

@@ -12,10 +12,11 @@ from typing import Any
 
 from arbitration.rules import Ruleset, ruleset
 from arbitration.tables import Arbitration
-from portal.accounts import roles
+from portal.cases.access import readers
 from portal.cases.tables import CaseParticipant
 from portal.notifications.notify import notify
-from portal.policy import TRIBUNAL, readers
+from portal.procedure import roles
+from portal.procedure.policy import TRIBUNAL
 
 
 async def members(case_id: int) -> list[dict[str, Any]]:

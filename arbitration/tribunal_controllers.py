@@ -12,15 +12,16 @@ from litestar.response import Redirect, Response, Template
 
 from arbitration import award, corrections, extensions, orders, timetable, tribunal
 from portal.accounts.controllers import _address
+from portal.cases.access import case_access
 from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
 from portal.cases.sides import sides_of
 from portal.errors import FormInvalid
 from portal.i18n import language
 from portal.pdf.render import render_pdf
-from portal.policy import Channel, case_access
 from portal.procedure.arbitration import AWARD
 from portal.procedure.labels import role_label
+from portal.procedure.policy import Channel
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
 

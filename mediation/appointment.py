@@ -18,11 +18,11 @@ from typing import Any
 from piccolo.columns import Column
 
 from mediation.tables import Appointment, AppointmentAnswer
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.cases.tables import Case
 from portal.notifications.notify import notify
+from portal.procedure import roles
 from portal.procedure.mediation import APPOINTMENT
 from portal.procedure.table import Action
 

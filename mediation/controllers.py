@@ -12,8 +12,8 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
 from mediation import invitation, offers, period, proposal, roster, settlement
-from portal.accounts import roles
 from portal.accounts.controllers import _address
+from portal.cases.access import case_access
 from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
 from portal.cases.sides import mediator_of, sides_of
@@ -22,8 +22,9 @@ from portal.i18n import _, language
 from portal.neutrals.controllers import Invitation, invitation_page, not_found, when
 from portal.neutrals.disclosure import NotInvited
 from portal.pdf.render import render_pdf
-from portal.policy import Channel, case_access
+from portal.procedure import roles
 from portal.procedure.labels import role_label
+from portal.procedure.policy import Channel
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, login_required, supervisor_only, viewer_of
 

@@ -28,7 +28,7 @@ from mediation.appointment import (
 )
 from mediation.period import activate
 from mediation.tables import Appointment
-from portal.accounts import invitations, roles
+from portal.accounts import invitations
 from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
@@ -46,6 +46,7 @@ from portal.neutrals.disclosure import (
     signed_disclosure,
 )
 from portal.notifications.notify import absolute_link, notify
+from portal.procedure import roles
 
 
 def _answered() -> Conflict:

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from portal.accounts import roles
 from portal.i18n import _
+from portal.procedure import roles
 
 KINDS = ("pay", "unfreeze", "withdraw_claim", "other")
 ROWS = 4  # item rows on the offer form; blank rows are ignored

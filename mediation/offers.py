@@ -28,7 +28,7 @@ from portal.procedure.mediation import OFFER, SETTLEMENT, subject
 from portal.procedure.table import Refused
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 LONGEST_VALIDITY = timedelta(days=30)
 NOTE_LIMIT = 5_000

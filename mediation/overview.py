@@ -2,7 +2,7 @@
 
 Everything here is said in the joint channel: who was proposed, objections and their
 reasons, the disclosure, offers and the agreement. Caucus conversations are statements
-in their own channels (`portal.policy`), never part of this overview.
+in their own channels (`portal.procedure.policy`), never part of this overview.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from mediation import appointment, offers, proposal, settlement
 from mediation.items import KIND_LABELS, ROWS
-from portal.accounts import roles
 from portal.cases.sides import sides_of, staff_choices
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.mediation import OFFER, SETTLEMENT
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 SHOWN_IN = frozenset(("mediation", "impasse", "settled", "arbitration", "closed", "withdrawn"))
 

@@ -23,7 +23,6 @@ from mediation.appointment import (
     when,
 )
 from mediation.tables import Appointment
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
 from portal.cases.sides import sides_of
@@ -31,11 +30,12 @@ from portal.cases.tables import Case, CaseParticipant
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.mediation import APPOINTMENT, subject
 from portal.procedure.table import Refused
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 LONGEST_EXTENSION = 30  # days
 

@@ -29,7 +29,6 @@ from mediation.appointment import (
 from mediation.invitation import invite
 from mediation.period import activate
 from mediation.tables import Appointment, AppointmentAnswer
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.cases.events import actor, record
@@ -45,11 +44,12 @@ from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.mediation import APPOINTMENT, subject
 from portal.procedure.table import Refused
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 # The stage a side answers, by the appointment's status, and its two steps in the table.
 STAGES = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from mediation.tables import NeutralProfile
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import deadlines
 from portal.errors import FormInvalid
 from portal.i18n import _
+from portal.procedure import roles
 
 NEUTRAL_ROLES = (roles.MEDIATOR, roles.ARBITRATOR)
 LIMITS = {"languages": 100, "jurisdiction": 200, "expertise": 2_000, "profile": 2_000}

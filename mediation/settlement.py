@@ -27,7 +27,7 @@ from portal.procedure.mediation import SETTLEMENT, acting, subject
 from portal.procedure.table import SYSTEM, Refused
 
 if TYPE_CHECKING:
-    from portal.policy import CaseAccess
+    from portal.procedure.policy import CaseAccess
 
 
 async def current(case_id: int) -> dict[str, Any] | None:

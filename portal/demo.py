@@ -23,18 +23,18 @@ from arbitration import award, constitution, disclosure, listing, rankings
 from arbitration.tables import CandidateList, Seat
 from ledger.keys import Keyring
 from mediation import appointment, invitation, proposal, roster
-from portal.accounts import roles
 from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.service import create_user
 from portal.accounts.tables import User
 from portal.cases import filing
+from portal.cases.access import case_access
 from portal.cases.events import SYSTEM, record
 from portal.cases.lifecycle import take_action
 from portal.cases.statements import post_statement
 from portal.cases.tables import Case, CaseParticipant
 from portal.cases.uploads import ReceivedFile, sniff, stored_path
 from portal.database import write_transaction
-from portal.policy import case_access
+from portal.procedure import roles
 from portal.procedure.people import Viewer
 from portal.settings import Settings
 

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pyotp
 
-from portal.accounts import roles
 from portal.accounts.passwords import hash_password
 from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.service import create_user
 from portal.accounts.tables import User
+from portal.procedure import roles
 
 PASSWORD = "correct horse battery staple"
 

@@ -25,14 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("portal", "mediation", "arbitration", "ledger")
 
-KERNEL = ("portal.procedure", "portal.policy")
-"""The rules of the procedure; `portal/policy.py` joins `portal/procedure/` by name."""
+KERNEL = ("portal.procedure",)
+"""The rules of the procedure: tables, policy, roles, registry, hooks."""
 BOTTOM = (
     "portal.settings",
     "portal.database",
     "portal.i18n",
     "portal.errors",
-    "portal.accounts.roles",
 )
 """Plain modules anything may use."""
 KERNEL_MAY_USE = ("ledger", "piccolo", *KERNEL, *BOTTOM)
@@ -50,9 +49,6 @@ KNOWN: frozenset[tuple[str, str, str]] = frozenset(
         # lead, after merging: the PDF renderer builds its own Jinja environment
         # (the template directory and the filters, without Litestar's TemplateConfig):
         ("service imports the web", "portal.pdf.render", "portal.web.pages"),
-        # lead, when policy.py joins the kernel: the two queries that load a case's
-        # participants (case_access, readers) move into portal/cases/, the rules stay:
-        ("kernel imports above it", "portal.policy", "portal.cases.tables"),
     }
 )
 
@@ -262,4 +258,4 @@ def test_the_contract_reads_what_it_means() -> None:
     }
     assert is_service("mediation.offers") and not is_service("portal.cases.controllers")
     assert not is_service("portal.cases.mediation_controllers")
-    assert not is_service("portal.web.pages") and not is_service("portal.policy")
+    assert not is_service("portal.web.pages") and not is_service("portal.procedure.policy")

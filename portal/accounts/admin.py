@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portal.accounts import invitations, roles
+from portal.accounts import invitations
 from portal.accounts.service import create_user
 from portal.accounts.tables import User
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, PortalError
 from portal.i18n import _
 from portal.notifications.mail import queue_mail
+from portal.procedure import roles
 from portal.procedure.labels import role_label
 from portal.procedure.standing import may_deactivate
 

@@ -11,10 +11,11 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from portal.accounts import admin, roles
+from portal.accounts import admin
 from portal.accounts.controllers import _form as read_form
 from portal.errors import FormInvalid
 from portal.i18n import LANGUAGES, current_language
+from portal.procedure import roles
 from portal.procedure.labels import role_label
 from portal.web.pages import page
 from portal.web.viewer import supervisor_only, viewer_of

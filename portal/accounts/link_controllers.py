@@ -11,11 +11,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from portal.accounts import invitations, roles, service
+from portal.accounts import invitations, service
 from portal.accounts.controllers import _form as read_form
 from portal.accounts.controllers import start_session
 from portal.accounts.invitations import INVITE, RESET, LinkUnusable
 from portal.errors import FormInvalid
+from portal.procedure import roles
 from portal.web.pages import page
 
 Req = Request[Any, Any, Any]

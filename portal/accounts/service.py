@@ -13,7 +13,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from portal.accounts import roles, throttle
+from portal.accounts import throttle
 from portal.accounts.passwords import (
     WeakPassword,
     check_strength,
@@ -29,6 +29,7 @@ from portal.i18n import LANGUAGES, _
 from portal.notifications.mail import queue_mail, render_mail
 from portal.notifications.notify import notify
 from portal.notifications.tables import Notification, OutboundMail
+from portal.procedure import roles
 
 log = logging.getLogger(__name__)
 

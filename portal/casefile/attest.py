@@ -36,7 +36,7 @@ from portal.cases.timeline import evidence_list
 from portal.cases.uploads import stored_path
 from portal.errors import PortalError
 from portal.i18n import _, ngettext
-from portal.policy import CaseAccess
+from portal.procedure.policy import CaseAccess
 
 
 class CaseFileRefused(PortalError):

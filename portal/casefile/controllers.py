@@ -27,12 +27,12 @@ from portal.casefile.export import export
 from portal.casefile.report import CaseFileReport, Verdict, check_name, headline, missing_files
 from portal.casefile.trust import Trust
 from portal.casefile.verify import verify_case_file
+from portal.cases.access import case_access
 from portal.cases.events import actor
 from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError
 from portal.i18n import _, template_gettext
 from portal.ledger_routes import seal_certificates
-from portal.policy import case_access
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
 

@@ -33,7 +33,6 @@ from ledger.merkle import leaf_hash
 from ledger.note import parse_note
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.casefile.attest import CaseFileRefused, require_attested
 from portal.casefile.seal import Seal, open_seal, seal_pdf
@@ -52,8 +51,9 @@ from portal.cases.timeline import (
 )
 from portal.cases.uploads import stored_path
 from portal.i18n import _, language
-from portal.policy import CAUCUS, COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
+from portal.procedure import roles
 from portal.procedure.people import Viewer
+from portal.procedure.policy import CAUCUS, COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
 from portal.settings import Settings
 
 EXPORTED = "casefile.exported"

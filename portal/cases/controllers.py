@@ -17,14 +17,15 @@ from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
 from mediation.overview import overview
 from portal.cases import deadlines, filing, lifecycle, statements, surveys, timeline
+from portal.cases.access import case_access
 from portal.cases.categories import CATEGORIES, category_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import Case, CaseParticipant
 from portal.cases.uploads import receive_form
 from portal.errors import FormInvalid, NotAllowed, PortalError
 from portal.i18n import _
-from portal.policy import CAUCUS, CHANNELS, CaseAccess, Channel, case_access
 from portal.procedure.case import CASE, Refused
+from portal.procedure.policy import CAUCUS, CHANNELS, CaseAccess, Channel
 from portal.procedure.standing import standing
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, csrf_checker, viewer_of

@@ -25,6 +25,7 @@ from typing import Any
 
 from ledger.keys import Keyring
 from portal.cases import image_size
+from portal.cases.access import readers
 from portal.cases.events import SYSTEM, actor, record
 from portal.cases.statements import acting_role
 from portal.cases.tables import Case, Evidence
@@ -41,8 +42,8 @@ from portal.database import write_transaction
 from portal.errors import FormInvalid, NotAllowed, NotFound, PortalError
 from portal.i18n import _
 from portal.notifications.notify import notify
-from portal.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel, readers
 from portal.procedure.people import Viewer
+from portal.procedure.policy import ALL, CAUCUS, CHANNELS, CaseAccess, Channel
 
 log = logging.getLogger(__name__)
 

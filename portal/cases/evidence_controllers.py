@@ -18,11 +18,12 @@ from litestar.exceptions import NotFoundException
 from litestar.response import File, Redirect, Response, Template
 
 from portal.cases import evidence, timeline
+from portal.cases.access import case_access
 from portal.cases.controllers import room_context
 from portal.cases.uploads import ReceivedForm, receive_form
 from portal.errors import FormInvalid, NotAllowed
 from portal.i18n import _, ngettext
-from portal.policy import CaseAccess, Channel, case_access
+from portal.procedure.policy import CaseAccess, Channel
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, csrf_checker, viewer_of
 

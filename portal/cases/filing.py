@@ -14,7 +14,6 @@ from typing import Any
 
 from ledger.entry import Actor
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import evidence
 from portal.cases.categories import CATEGORIES
@@ -25,6 +24,7 @@ from portal.database import write_transaction
 from portal.errors import FormInvalid
 from portal.i18n import _
 from portal.notifications.notify import notify
+from portal.procedure import roles
 from portal.procedure.people import Viewer
 
 TEXT_LIMIT = 20_000
@@ -437,7 +437,7 @@ ASSIGNABLE = (roles.AGENT, roles.INVESTIGATOR, roles.ASSESSOR, roles.LEGAL)
 
 async def _side_acted_for(case_id: int, role: str, acts_for: str) -> int | None:
     """The party a new legal participant acts for (None: the platform), from the form."""
-    from portal.policy import sides
+    from portal.procedure.policy import sides
 
     if not acts_for:
         return None

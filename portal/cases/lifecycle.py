@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines, steps
 from portal.cases.categories import state_label
 from portal.cases.events import SYSTEM, actor, record
@@ -25,11 +24,11 @@ from portal.database import write_transaction
 from portal.errors import Conflict, NotAllowed, NotFound
 from portal.i18n import _
 from portal.notifications.notify import notify
-from portal.policy import CaseAccess
 from portal.procedure import case as states
-from portal.procedure import hooks
+from portal.procedure import hooks, roles
 from portal.procedure.case import REMEDIES, RESPONSIBILITIES, SEVERITIES
 from portal.procedure.labels import role_label
+from portal.procedure.policy import CaseAccess
 
 _ROLE_ORDER = (
     roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.AGENT,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases.events import SYSTEM, record
 from portal.cases.tables import CaseParticipant
+from portal.procedure import roles
 
 
 async def on_case(case_id: int, *wanted: str) -> list[int]:

@@ -14,9 +14,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from portal.cases import deadlines, queues
+from portal.cases.access import case_access
 from portal.cases.categories import CATEGORIES
 from portal.errors import FormInvalid, PortalError
-from portal.policy import case_access
 from portal.procedure.standing import standing
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, supervisor_only, viewer_of

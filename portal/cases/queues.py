@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import filing
 from portal.cases.categories import CATEGORIES, category_label, state_label
@@ -32,6 +31,7 @@ from portal.cases.tables import Case
 from portal.errors import FormInvalid, PortalError
 from portal.i18n import _
 from portal.procedure import case as st
+from portal.procedure import roles
 from portal.procedure.people import Viewer
 
 PAGE_SIZE = 50

@@ -13,13 +13,13 @@ from datetime import datetime
 
 from ledger.entry import Actor
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases.events import record
 from portal.cases.tables import CaseParticipant
 from portal.i18n import _
-from portal.policy import CaseAccess
+from portal.procedure import roles
 from portal.procedure.acting import BEFORE_NEUTRAL
+from portal.procedure.policy import CaseAccess
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ import hashlib
 from datetime import UTC, datetime
 
 from ledger.keys import Keyring
+from portal.cases.access import readers
 from portal.cases.events import actor, record
 from portal.cases.tables import Case, Statement
 from portal.database import write_transaction
 from portal.errors import FormInvalid, NotAllowed
 from portal.i18n import _
 from portal.notifications.notify import notify
-from portal.policy import ALL, PRIVATE_CHANNELS, CaseAccess, readers
+from portal.procedure.policy import ALL, PRIVATE_CHANNELS, CaseAccess
 
 MAX_LENGTH = 20_000
 

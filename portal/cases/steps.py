@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.categories import CATEGORIES
 from portal.cases.forms import StepForm
 from portal.cases.people import assign_least_busy, on_case
 from portal.cases.tables import Case, InfoRequest, Proposal
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.case import REMEDIES, RESPONSIBILITIES, SEVERITIES
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.tables import Case, Survey
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid
 from portal.i18n import _
-from portal.policy import CaseAccess
+from portal.procedure import roles
+from portal.procedure.policy import CaseAccess
 
 
 async def answer(keyring: Keyring, ref: str, case: dict[str, Any], access: CaseAccess,

@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.cases import deadlines, submissions
 from portal.cases.categories import state_label
 from portal.cases.events import SYSTEM, record
@@ -35,6 +34,7 @@ from portal.database import write_transaction
 from portal.errors import Conflict
 from portal.notifications.notify import notify
 from portal.procedure import case as states
+from portal.procedure import roles
 from portal.procedure.labels import role_label
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from portal.cases.categories import category_label, severity_label, state_label
 from portal.cases.events import user_id_of
 from portal.cases.tables import CaseParticipant, Evidence, InfoRequest, Proposal, Statement, Survey
 from portal.i18n import _
-from portal.policy import CAUCUS, CaseAccess
 from portal.procedure import entries
 from portal.procedure.entries import Reading, Words
 from portal.procedure.entries import channel_label as channel_label  # the room's labels
 from portal.procedure.labels import role_label
+from portal.procedure.policy import CAUCUS, CaseAccess
 
 
 @dataclass(frozen=True)

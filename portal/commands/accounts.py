@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from portal.accounts import roles
 from portal.commands.environment import settings_from_env, with_database
+from portal.procedure import roles
 
 CREATABLE_ROLES = (*roles.STAFF, *roles.INVITED)
 """Roles `portal user create` gives; customers sign themselves up."""

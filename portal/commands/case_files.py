@@ -45,7 +45,7 @@ def export_command(
     from portal.casefile.seal import SealMissing
     from portal.cases.events import SYSTEM
     from portal.pdf.render import RenderFailed
-    from portal.policy import STAFF_COPY, counsel_copy, party_copy
+    from portal.procedure.policy import STAFF_COPY, counsel_copy, party_copy
 
     if output is None and bundle_file is None:
         raise click.ClickException("Say where to write: -o FILE.pdf and/or --bundle FILE.zip.")

@@ -1,6 +1,6 @@
 """`/staff/dashboard`: the charts page, and each chart's numbers as CSV.
 
-Who may see it is `portal.policy.may_see_dashboard`; to anyone else `/staff/dashboard`
+Who may see it is `portal.procedure.policy.may_see_dashboard`; to anyone else `/staff/dashboard`
 does not exist (404), as with the other staff pages. Filters come in the query string
 (a GET form), so the CSV links carry the very filters the page shows.
 """
@@ -23,7 +23,7 @@ from portal.cases.queues import priority_label
 from portal.dashboard import charts, export, figures
 from portal.dashboard.filters import Filters, read_filters
 from portal.errors import FormInvalid, PortalError
-from portal.policy import may_see_dashboard
+from portal.procedure.policy import may_see_dashboard
 from portal.web.pages import page
 from portal.web.viewer import cleared_for_cases, viewer_of
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.keys import Keyring
-from portal.accounts import roles
 from portal.accounts.service import normal_email
 from portal.accounts.tables import User
 from portal.cases.filing import Filed, Filer, check_filing, file_case
@@ -22,6 +21,7 @@ from portal.errors import FormInvalid
 from portal.i18n import _
 from portal.integrations.keys import ApiCaller
 from portal.integrations.schemas import NewCase
+from portal.procedure import roles
 from portal.procedure.people import Viewer
 
 

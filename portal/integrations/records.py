@@ -16,6 +16,7 @@ from typing import Any
 import rfc8785
 
 from ledger.keys import Keyring
+from portal.cases.access import readers
 from portal.cases.evidence import _store_bytes, file_record, record_files
 from portal.cases.tables import Case
 from portal.cases.uploads import ReceivedFile, clean_name, release
@@ -25,7 +26,7 @@ from portal.i18n import _
 from portal.integrations.keys import INTEGRATION, ApiCaller
 from portal.integrations.schemas import AttachedRecords, JsonRecord, StoredFile
 from portal.notifications.notify import notify
-from portal.policy import ALL, CLOSED_STATES, STAFF, readers
+from portal.procedure.policy import ALL, CLOSED_STATES, STAFF
 
 CHANNELS = (ALL, STAFF)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from portal.accounts import roles
 from portal.accounts.reauth import confirm_password
 from portal.cases.tables import Case, CaseParticipant
 from portal.errors import FormInvalid, NotFound
 from portal.i18n import _
+from portal.procedure import roles
 
 TEXT_LIMIT = 5_000
 
@@ -36,7 +36,7 @@ class Invitee(Protocol):
 
 def may_answer(invitee: Invitee, invited: int, still_open: bool) -> bool:
     """Only the neutral invited, while the invitation is open, sees the case's summary
-    before joining it (`portal.policy.may_answer_invitation` says the same of a viewer)."""
+    before joining it."""
     return invitee.cleared_for_cases and invited == invitee.id and still_open
 
 

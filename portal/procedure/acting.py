@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from portal.accounts import roles
+from portal.procedure import roles
 from portal.procedure.channels import ALL, CAUCUS, STAFF, TRIBUNAL
 
 BEFORE_NEUTRAL = "before_neutral"

@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal.accounts import roles
-from portal.accounts.roles import (
+from portal.i18n import N_, _
+from portal.procedure import roles
+from portal.procedure.roles import (
     AGENT,
     ASSESSOR,
     CLAIMANT,
@@ -36,7 +37,6 @@ from portal.accounts.roles import (
     RESPONDENT,
     SUPERVISOR,
 )
-from portal.i18n import N_, _
 from portal.procedure.table import (
     SYSTEM,
     Action,

@@ -1,5 +1,5 @@
 """The copies of a case file, named by their audience: which one a viewer exports is
-the policy's (`portal.policy.CaseAccess.casefile_audience`), what each holds the
+the policy's (`portal.procedure.policy.CaseAccess.casefile_audience`), what each holds the
 case-file export's.
 """
 

@@ -1,5 +1,5 @@
 """The conversations of a case room (BRIEF "The case room"): who reads each is the
-policy's (`portal.policy.CaseAccess.can_read`).
+policy's (`portal.procedure.policy.CaseAccess.can_read`).
 
 - `all`: everyone on the case;
 - `staff`: platform staff and the platform's legal team (internal notes);

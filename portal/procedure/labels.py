@@ -7,8 +7,8 @@ roles through `role_label`, so a role reads the same wherever it appears.
 
 from __future__ import annotations
 
-from portal.accounts import roles
 from portal.i18n import _
+from portal.procedure import roles
 
 SYSTEM = "system"
 """The portal itself, as the ledger names it when it acts on its own."""

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.accounts import roles
 from portal.i18n import _
+from portal.procedure import roles
 from portal.procedure.table import SYSTEM, Procedure, State, action
 
 SIDES = roles.PARTY_SIDES

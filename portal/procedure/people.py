@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from portal.accounts import roles
-from portal.accounts.roles import NEEDS_SECOND_FACTOR, STAFF, SUPERVISOR
+from portal.procedure import roles
+from portal.procedure.roles import NEEDS_SECOND_FACTOR, STAFF, SUPERVISOR
 
 
 @dataclass(frozen=True)

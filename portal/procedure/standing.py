@@ -1,6 +1,6 @@
 """What a person may reach across the portal, apart from any one case.
 
-The policy of a case is `portal.policy.CaseAccess`; this is the same for the rest: the
+The policy of a case is `portal.procedure.policy.CaseAccess`; this is the same for the rest: the
 menu, the list of cases, the staff's pages and the accounts. The account's own role
 decides, never a role on a case. Templates ask `standing(viewer)`, never the role.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.accounts import roles
+from portal.procedure import roles
 from portal.procedure.people import Viewer
 
 

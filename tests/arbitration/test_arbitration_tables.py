@@ -23,8 +23,8 @@ from arbitration.tables import (
     Extension,
     Seat,
 )
-from portal.accounts import roles
 from portal.procedure import arbitration as tables
+from portal.procedure import roles
 from portal.procedure.table import SYSTEM, Procedure, Refused
 from tests.arbitration.test_constitution import (
     ari_invited,

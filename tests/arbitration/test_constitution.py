@@ -17,10 +17,10 @@ import pytest
 
 from arbitration import listing
 from arbitration.tables import Arbitration, CandidateList, Challenge, ListAnswer, Seat
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.sweep import sweep
 from portal.notifications.tables import Notification
+from portal.procedure import roles
 from tests.people import make_person
 from tests.portal.conftest import SECRET
 from tests.portal.test_journeys import case_of, chain, on_case, step, to_proposed

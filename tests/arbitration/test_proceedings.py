@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from arbitration.tables import Arbitration, Extension, ProceduralOrder, Seat, TimetableStep
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.sweep import sweep
 from portal.cases.tables import CaseParticipant
 from portal.notifications.tables import Notification
+from portal.procedure import roles
 from tests.people import make_person
 from tests.portal.conftest import SECRET
 from tests.portal.test_journeys import case_of, chain, step, to_proposed

@@ -37,8 +37,8 @@ async def grow(keyring, entries: int) -> int:
     from ledger.integrator import integrate
     from ledger.tables import LedgerEntry
     from portal.accounts.tables import User
+    from portal.cases.access import case_access
     from portal.cases.statements import post_statement
-    from portal.policy import case_access
     from portal.web.viewer import Viewer
 
     alice = await User.select().where(User.email == "alice@demo.example").first()

@@ -35,9 +35,9 @@ from typing import Any
 import httpx
 import uvloop
 
-from portal.accounts import roles
 from portal.cases import deadlines, queues
 from portal.cases.tables import Case
+from portal.procedure import roles
 from portal.web.viewer import Viewer
 from tests.bench.databases import BenchDatabase, bound, fresh_database
 from tests.bench.figures import Figure, heading, percentile, show

@@ -59,8 +59,8 @@ from ledger.keys import Keyring, verifiers_file
 from ledger.merkle import verify_inclusion
 from ledger.proofs import inclusion_proof, latest_checkpoint
 from ledger.tables import LedgerEntry
-from portal.accounts import roles
 from portal.cases import queues
+from portal.procedure import roles
 from tests.bench.databases import ORIGIN, ROOT, BenchDatabase, bound, fresh_database
 from tests.bench.figures import (
     Figure,

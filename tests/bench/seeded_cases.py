@@ -26,7 +26,6 @@ from typing import Any
 import asyncpg
 import httpx
 
-from portal.accounts import roles
 from portal.accounts.passwords import hash_password
 from portal.accounts.second_factor import new_secret, seal
 from portal.accounts.tables import User
@@ -34,6 +33,7 @@ from portal.app import create_app
 from portal.cases import deadlines
 from portal.cases.categories import CATEGORIES
 from portal.procedure import case as st
+from portal.procedure import roles
 from portal.settings import Settings
 from portal.web.viewer import Viewer
 from tests.bench.databases import ORIGIN, BenchDatabase

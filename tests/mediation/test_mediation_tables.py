@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from mediation.tables import Appointment, Offer
-from portal.accounts import roles
 from portal.cases import deadlines
+from portal.procedure import roles
 from portal.procedure.mediation import APPOINTMENT, OFFER, SETTLEMENT, acting, subject
 from portal.procedure.table import SYSTEM, Procedure, Refused
 from tests.mediation.test_journeys import (

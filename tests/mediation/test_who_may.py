@@ -2,7 +2,7 @@
 
 The case: alice's claim against bob, in mediation with mona at work; ada is the agent,
 lee from legal reads it, sue supervises, eve is on no case. The answers come from the
-policy (`portal.policy.CaseAccess`), which these rows pin down; a form left empty is
+policy (`portal.procedure.policy.CaseAccess`), which these rows pin down; a form left empty is
 answered 400 to whoever may use it, so that 400 means "allowed, fix the form".
 """
 

@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from portal.accounts import roles
 from portal.cases.categories import CATEGORIES, state_label
 from portal.cases.timeline import words_for
 from portal.i18n import language
 from portal.integrations.tables import WebhookDelivery
 from portal.notifications.tables import Notification
-from portal.procedure import entries
+from portal.procedure import entries, roles
 from portal.procedure.entries.case import CASE_MOVED
 from portal.procedure.labels import role_label
 from tests.integrations.conftest import api, integration, settings, sue  # noqa: F401 (fixtures)

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from ledger.tables import LedgerEntry
-from portal.accounts import roles
 from portal.app import create_app
 from portal.cases.tables import Evidence
 from portal.errors import PortalError
+from portal.procedure import roles
 from portal.settings import ConfigurationError, Settings
 from tests.people import Browser, make_person
 from tests.portal.conftest import SECRET
@@ -569,8 +569,8 @@ async def test_the_same_bytes_sent_twice_at_once_are_never_lost(app, people, bro
     If B records them first, A's failure keeps the file; if A's failure removes the file
     first, B refuses with a reason and records nothing. Never a row without its file."""
     from portal.cases import evidence
+    from portal.cases.access import case_access
     from portal.cases.uploads import release
-    from portal.policy import case_access
     from tests.portal.test_state_table import viewer
 
     alice = await browser(people["alice"])

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.tables import LedgerEntry
-from portal.accounts import roles
 from portal.cases import deadlines
 from portal.cases.categories import state_label
 from portal.cases.tables import Case, CaseParticipant, Proposal, Survey
 from portal.notifications.tables import Notification, OutboundMail
 from portal.procedure import case as states
+from portal.procedure import roles
 from tests.people import make_person
 from tests.portal.conftest import SECRET
 from tests.portal.test_case_room import join, open_case

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from portal.cases.access import case_access
 from portal.cases.statements import post_statement
 from portal.cases.tables import Case
-from portal.policy import case_access
 from portal.web.viewer import Viewer
 from tests.portal.test_filing import file_dispute
 

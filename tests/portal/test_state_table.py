@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.tables import LedgerEntry
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.cases import deadlines, lifecycle
+from portal.cases.access import case_access
 from portal.cases.categories import state_label
 from portal.cases.tables import Case
-from portal.policy import CaseAccess, case_access
 from portal.procedure import case as states
+from portal.procedure import roles
+from portal.procedure.policy import CaseAccess
 from portal.web.viewer import Viewer
 from tests.portal.test_case_room import join, open_case
 

@@ -42,7 +42,6 @@ import pytest_asyncio
 from markupsafe import escape
 
 from ledger.tables import LedgerEntry
-from portal.accounts import roles
 from portal.accounts.tables import User
 from portal.app import create_app
 from portal.cases.tables import Case, CaseParticipant, Evidence, Statement
@@ -51,6 +50,7 @@ from portal.database import bind_tables, connected, create_engine
 from portal.demo import create_demo
 from portal.integrations.status import case_status
 from portal.notifications.tables import Notification, OutboundMail
+from portal.procedure import roles
 from portal.settings import Settings
 from portal.tables import ALL_TABLES
 from tests.conftest import TABLES_TO_EMPTY

@@ -1,6 +1,7 @@
 """Who may see and do what on a case: the one place that decides.
 
-Every case route asks `case_access` first; it answers 404 to anyone who is not on the
+Every case route asks `portal.cases.access.case_access` first, which loads the case and
+its participants and asks `access_on` here; it answers 404 to anyone who is not on the
 case, so nobody can learn which references exist. Templates only render what the
 returned `CaseAccess` allows. A person's roles on a case come from the case's
 participants; a supervisor is on every case, because supervisors assign the work.
@@ -24,9 +25,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from portal.accounts import roles
-from portal.cases.tables import Case, CaseParticipant
-from portal.errors import NotFound
+from portal.procedure import roles
 from portal.procedure.acting import acting_role
 from portal.procedure.casefile_copies import (
     COUNSEL_COPY_PREFIX,
@@ -321,20 +320,19 @@ class CaseAccess:
         return issued or self.can_read_award_draft
 
 
-async def case_access(viewer: Viewer, ref: str) -> tuple[dict[str, Any], CaseAccess]:
-    """The case and what the viewer may do on it; 404 if they are not on it."""
-    case = await Case.select().where(Case.ref == ref).first()
-    if case is None or not viewer.cleared_for_cases:
-        raise NotFound()
-    participants = await CaseParticipant.select(
-        CaseParticipant.user, CaseParticipant.role, CaseParticipant.acts_for
-    ).where(CaseParticipant.case == case["id"])
+def access_on(
+    viewer: Viewer, case: dict[str, Any], participants: list[dict[str, Any]]
+) -> CaseAccess | None:
+    """What `viewer` may do on `case`, given its participants; None if they are not on it
+    (a supervisor is on every case)."""
+    if not viewer.cleared_for_cases:
+        return None
     mine = {p["role"] for p in participants if p["user"] == viewer.id}
     if viewer.role == roles.SUPERVISOR:
         mine.add(roles.SUPERVISOR)
     if not mine:
-        raise NotFound()
-    return case, CaseAccess(
+        return None
+    return CaseAccess(
         viewer=viewer,
         case_id=case["id"],
         state=case["state"],
@@ -372,14 +370,11 @@ def may_answer_seat(viewer: Viewer, seat: dict[str, Any]) -> bool:
     )
 
 
-async def readers(case_id: int, channel: str, party_id: int | None) -> list[int]:
-    """Everyone on the case who may read `channel`: who to tell of something said there.
-
-    Asks the same `CaseAccess.can_read` as the pages do, for each participant.
-    """
-    participants = await CaseParticipant.select(
-        CaseParticipant.user, CaseParticipant.role, CaseParticipant.acts_for
-    ).where(CaseParticipant.case == case_id)
+def readers_among(
+    case_id: int, participants: list[dict[str, Any]], channel: str, party_id: int | None
+) -> list[int]:
+    """Everyone among `participants` who may read `channel`: who to tell of something said
+    there. Asks the same `CaseAccess.can_read` as the pages do, for each participant."""
     by_user: dict[int, set[str]] = {}
     for p in participants:
         by_user.setdefault(p["user"], set()).add(p["role"])
