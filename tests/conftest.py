@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+import portal.listeners  # noqa: F401  (like the app and the CLI: every hook and timed step)
 from ledger.keys import Keyring
 from portal.database import bind_tables, connected, create_engine
 from portal.tables import ALL_TABLES

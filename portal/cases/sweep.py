@@ -28,13 +28,14 @@ from ledger.keys import Keyring
 from portal.cases import deadlines, submissions
 from portal.cases.categories import state_label
 from portal.cases.events import SYSTEM, record
-from portal.cases.lifecycle import owners
+from portal.cases.lifecycle import owners, take_system_step
 from portal.cases.tables import Case, DeadlineReminder
 from portal.database import write_transaction
 from portal.errors import Conflict
 from portal.notifications.notify import notify
 from portal.procedure import case as states
 from portal.procedure import roles
+from portal.procedure.hooks import timed_steps
 from portal.procedure.labels import role_label
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,6 @@ async def send_reminder(due: Due, at: datetime, keyring: Keyring | None = None) 
 
 async def close_lapsed_impasses(keyring: Keyring, at: datetime) -> int:
     """Close each case whose 14 days to ask for arbitration after an impasse have passed."""
-    from portal.cases.lifecycle import take_system_step
-
     closed = 0
     for case in await Case.select(Case.id, Case.ref).where(
         (Case.state == states.IMPASSE) & (Case.state_since <= at - states.ARBITRATION_WINDOW)
@@ -220,15 +219,11 @@ async def close_lapsed_impasses(keyring: Keyring, at: datetime) -> int:
 
 
 async def act_on_passed_windows(keyring: Keyring, at: datetime) -> int:
-    """Steps that happen because time passed: a mediator invited once nobody objected,
-    an unanswered invitation lapsed, offers expired, an impasse closed."""
-    from arbitration import filling
-    from arbitration.timetable import advance_timetables
-    from mediation import offers, windows
-
+    """Steps that happen because time passed: an impasse closed, and what the areas above
+    registered (`portal.procedure.hooks.when_time_passes`): a mediator invited once nobody
+    objected, an unanswered invitation lapsed, offers expired, lists and timetables moved on."""
     done = 0
-    for step in (windows.advance_due, offers.expire_due, close_lapsed_impasses,
-                 filling.advance_due, advance_timetables):  # fmt: skip
+    for step in (close_lapsed_impasses, *timed_steps()):
         try:
             done += await step(keyring, at)
         except Exception:

@@ -1,4 +1,5 @@
-"""After-a-move hooks: what must follow a step, without the step knowing who listens.
+"""After-a-move hooks, and steps that follow from time passing: what must happen without
+the code that causes it knowing who listens.
 
 The case's life is below mediation, arbitration, webhooks and notices in the layers, so
 it cannot import them; yet an impasse must end the mediation and every move must reach
@@ -6,6 +7,11 @@ the platform's webhooks. Each of those subscribes here at import time (`after`),
 executor calls `run` inside the move's write transaction, after the move and its ledger
 entry, in subscription order: what a hook writes (the mediation's end, a webhook's outbox
 row) is one with the move, and a hook that raises undoes the whole step.
+
+Time passing is the other cause: a window closes (an objection period, an offer's life,
+a list's deadline) and the sweep, which lives with the cases, must act on mediation's
+and arbitration's rows. Each area registers its steps (`when_time_passes`) beside its
+move hooks; the sweep runs `timed_steps()` in registration order.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from ledger.keys import Keyring
 
 ANY = "*"
 
@@ -55,3 +63,21 @@ async def run(move: Move) -> None:
     for procedure, action, hook in list(_hooks):
         if procedure == move.procedure and action in (ANY, move.action):
             await hook(move)
+
+
+TimedStep = Callable[[Keyring, datetime], Awaitable[int]]
+"""A step the sweep takes at `at`, signed with the keyring; it returns how many it took."""
+
+_timed: list[TimedStep] = []
+
+
+def when_time_passes(step: TimedStep) -> TimedStep:
+    """Register `step` with the sweep (once, however often its module is imported)."""
+    if not any(s is step for s in _timed):
+        _timed.append(step)
+    return step
+
+
+def timed_steps() -> tuple[TimedStep, ...]:
+    """Every registered step, in the order they were registered."""
+    return tuple(_timed)
