@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
+from piccolo.engine.base import Engine
 
 import portal.listeners  # noqa: F401  (every after-a-move hook, before any case moves)
 from arbitration.constitution_controllers import (
@@ -165,6 +166,36 @@ def create_app(settings: Settings | None = None) -> Litestar:
     keyring = Keyring.open(
         settings.signing_key_file, settings.log_origin, create=not settings.is_production
     )
+    app = Litestar(
+        route_handlers=route_handlers(),
+        lifespan=[_background_work(settings, engine, keyring)],
+        state=State({"settings": settings, "keyring": keyring}),
+        stores={"sessions": DatabaseStore()},
+        middleware=[
+            same_origin_only(exempt_prefix=f"{API_PATH}/"),
+            session_config(settings.secure_cookies).middleware,
+            viewer_middleware,
+            sent_once_middleware,
+        ],
+        csrf_config=_csrf_config(settings),
+        before_request=before_each_request,
+        template_config=template_config(),
+        exception_handlers={LedgerError: ledger_error, Exception: any_error},
+        request_max_body_size=1024 * 1024,
+        openapi_config=_openapi_config(),
+    )
+    # Outermost, so that every response (error pages and static files too) gets them.
+    app.asgi_handler = security_headers(app.asgi_handler)
+    return app
+
+
+def _background_work(
+    settings: Settings,
+    engine: Engine,  # type: ignore[type-arg]
+    keyring: Keyring,
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """While the app runs: the integrator, the mailer, the sweeper and the webhook
+    deliverer, each stopped and awaited when it shuts down."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -187,50 +218,38 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await sweeper
                 await deliverer
 
-    app = Litestar(
-        route_handlers=route_handlers(),
-        lifespan=[lifespan],
-        state=State({"settings": settings, "keyring": keyring}),
-        stores={"sessions": DatabaseStore()},
-        middleware=[
-            same_origin_only(exempt_prefix=f"{API_PATH}/"),
-            session_config(settings.secure_cookies).middleware,
-            viewer_middleware,
-            sent_once_middleware,
-        ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="portal_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            cookie_samesite="strict",
-            header_name="x-csrftoken",
-            # The API authenticates by a key in a header, never by a cookie: nothing to forge.
-            exclude=[f"^{API_PATH}/"],
-        ),
-        before_request=before_each_request,
-        template_config=template_config(),
-        exception_handlers={LedgerError: ledger_error, Exception: any_error},
-        request_max_body_size=1024 * 1024,
-        # The schema as JSON only: the interactive viewers load scripts from CDNs, which
-        # the Content-Security-Policy (rightly) refuses.
-        openapi_config=OpenAPIConfig(
-            title="Dispute portal",
-            version="1",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    SECURITY_SCHEME: SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="An API key made by a supervisor at /staff/integrations: "
-                        "`Authorization: Bearer dpk_<prefix>_<secret>`.",
-                    )
-                }
-            ),
+    return lifespan
+
+
+def _csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="portal_csrf",
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="strict",
+        header_name="x-csrftoken",
+        # The API authenticates by a key in a header, never by a cookie: nothing to forge.
+        exclude=[f"^{API_PATH}/"],
+    )
+
+
+def _openapi_config() -> OpenAPIConfig:
+    # The schema as JSON only: the interactive viewers load scripts from CDNs, which
+    # the Content-Security-Policy (rightly) refuses.
+    return OpenAPIConfig(
+        title="Dispute portal",
+        version="1",
+        path="/schema",
+        render_plugins=[JsonRenderPlugin()],
+        components=Components(
+            security_schemes={
+                SECURITY_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key made by a supervisor at /staff/integrations: "
+                    "`Authorization: Bearer dpk_<prefix>_<secret>`.",
+                )
+            }
         ),
     )
-    # Outermost, so that every response (error pages and static files too) gets them.
-    app.asgi_handler = security_headers(app.asgi_handler)
-    return app

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from portal.cases.uploads import KINDS
+from portal.cases.file_kinds import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -106,55 +106,14 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read the settings; raise ConfigurationError naming anything unusable."""
         env = dict(os.environ if environ is None else environ)
-        mode = env.get("PORTAL_ENV", "development")
-        if mode not in ENVIRONMENTS:
-            raise ConfigurationError(
-                f"PORTAL_ENV is {mode!r}; set it to 'development' or 'production'."
-            )
+        mode = _mode(env)
         data_dir = Path(env.get("PORTAL_DATA_DIR") or "var")
-        database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{data_dir / 'portal.sqlite3'}"
-        if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ConfigurationError(
-                "PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://; "
-                f"got {database_url!r}."
-            )
+        database_url = _database_url(env, data_dir)
         key_file = Path(env.get("PORTAL_SIGNING_KEY_FILE") or data_dir / "ledger-signing.key")
-        try:
-            interval = float(env.get("PORTAL_INTEGRATE_INTERVAL", "0.5"))
-            overlap = int(env.get("PORTAL_KEY_OVERLAP_DAYS", "30"))
-            max_upload_mb = int(env.get("PORTAL_MAX_UPLOAD_MB", "250"))
-        except ValueError as exc:
-            raise ConfigurationError(
-                "PORTAL_INTEGRATE_INTERVAL must be a number of seconds, "
-                "PORTAL_KEY_OVERLAP_DAYS a whole number of days and PORTAL_MAX_UPLOAD_MB "
-                f"a whole number of MiB ({exc})."
-            ) from exc
-        try:
-            api_rate = int(env.get("PORTAL_API_RATE_PER_MINUTE", "120"))
-            backoff = float(env.get("PORTAL_WEBHOOK_BACKOFF_SECONDS", "30"))
-            webhook_timeout = float(env.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "5"))
-            webhook_interval = float(env.get("PORTAL_WEBHOOK_INTERVAL", "1"))
-            if api_rate < 1 or min(backoff, webhook_timeout, webhook_interval) <= 0:
-                raise ValueError("each must be above zero")
-        except ValueError as exc:
-            raise ConfigurationError(
-                "PORTAL_API_RATE_PER_MINUTE must be a whole number of requests (1 or more), "
-                "PORTAL_WEBHOOK_BACKOFF_SECONDS, PORTAL_WEBHOOK_TIMEOUT_SECONDS and "
-                f"PORTAL_WEBHOOK_INTERVAL a number of seconds above zero ({exc})."
-            ) from exc
-        smtp_url = env.get("PORTAL_SMTP_URL", "")
-        if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
-            raise ConfigurationError(
-                f"PORTAL_SMTP_URL must start with smtp:// or smtps://; got {smtp_url!r}."
-            )
-        evidence_types = frozenset(
-            t.strip().lower() for t in env.get("PORTAL_EVIDENCE_TYPES", "").split(",") if t.strip()
-        ) or frozenset(KINDS)
-        if unknown := sorted(evidence_types - KINDS.keys()):
-            raise ConfigurationError(
-                f"PORTAL_EVIDENCE_TYPES names {', '.join(unknown)}, which the portal cannot "
-                f"recognise; choose among {', '.join(KINDS)}."
-            )
+        interval, overlap, max_upload_mb = _ledger_and_upload_numbers(env)
+        api_rate, backoff, webhook_timeout, webhook_interval = _api_and_webhook_numbers(env)
+        smtp_url = _smtp_url(env)
+        evidence_types = _evidence_types(env)
         production = mode == "production"
         return cls(
             env=mode,
@@ -234,3 +193,81 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value not in ("0", "1", "true", "false", "yes", "no"):
         raise ConfigurationError(f"{name} must be 1 or 0; got {value!r}.")
     return value in ("1", "true", "yes")
+
+
+def _mode(env: Mapping[str, str]) -> str:
+    mode = env.get("PORTAL_ENV", "development")
+    if mode not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"PORTAL_ENV is {mode!r}; set it to 'development' or 'production'."
+        )
+    return mode
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    """The database to use: SQLite in the data directory unless PostgreSQL is named."""
+    database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{data_dir / 'portal.sqlite3'}"
+    if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigurationError(
+            "PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://; "
+            f"got {database_url!r}."
+        )
+    return database_url
+
+
+def _ledger_and_upload_numbers(env: Mapping[str, str]) -> tuple[float, int, int]:
+    """How often the ledger integrates, how long an old key still verifies, and the
+    largest upload, refused together when one is not a number."""
+    try:
+        interval = float(env.get("PORTAL_INTEGRATE_INTERVAL", "0.5"))
+        overlap = int(env.get("PORTAL_KEY_OVERLAP_DAYS", "30"))
+        max_upload_mb = int(env.get("PORTAL_MAX_UPLOAD_MB", "250"))
+    except ValueError as exc:
+        raise ConfigurationError(
+            "PORTAL_INTEGRATE_INTERVAL must be a number of seconds, "
+            "PORTAL_KEY_OVERLAP_DAYS a whole number of days and PORTAL_MAX_UPLOAD_MB "
+            f"a whole number of MiB ({exc})."
+        ) from exc
+    return interval, overlap, max_upload_mb
+
+
+def _api_and_webhook_numbers(env: Mapping[str, str]) -> tuple[int, float, float, float]:
+    """The API's rate limit and the webhooks' pacing; zero would stop them, so each
+    must be above it."""
+    try:
+        api_rate = int(env.get("PORTAL_API_RATE_PER_MINUTE", "120"))
+        backoff = float(env.get("PORTAL_WEBHOOK_BACKOFF_SECONDS", "30"))
+        webhook_timeout = float(env.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "5"))
+        webhook_interval = float(env.get("PORTAL_WEBHOOK_INTERVAL", "1"))
+        if api_rate < 1 or min(backoff, webhook_timeout, webhook_interval) <= 0:
+            raise ValueError("each must be above zero")
+    except ValueError as exc:
+        raise ConfigurationError(
+            "PORTAL_API_RATE_PER_MINUTE must be a whole number of requests (1 or more), "
+            "PORTAL_WEBHOOK_BACKOFF_SECONDS, PORTAL_WEBHOOK_TIMEOUT_SECONDS and "
+            f"PORTAL_WEBHOOK_INTERVAL a number of seconds above zero ({exc})."
+        ) from exc
+    return api_rate, backoff, webhook_timeout, webhook_interval
+
+
+def _smtp_url(env: Mapping[str, str]) -> str:
+    smtp_url = env.get("PORTAL_SMTP_URL", "")
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        raise ConfigurationError(
+            f"PORTAL_SMTP_URL must start with smtp:// or smtps://; got {smtp_url!r}."
+        )
+    return smtp_url
+
+
+def _evidence_types(env: Mapping[str, str]) -> frozenset[str]:
+    """The media types evidence may have: every kind the portal recognises, unless the
+    deployment narrows the list; a type it cannot recognise by its bytes is a mistake."""
+    evidence_types = frozenset(
+        t.strip().lower() for t in env.get("PORTAL_EVIDENCE_TYPES", "").split(",") if t.strip()
+    ) or frozenset(KINDS)
+    if unknown := sorted(evidence_types - KINDS.keys()):
+        raise ConfigurationError(
+            f"PORTAL_EVIDENCE_TYPES names {', '.join(unknown)}, which the portal cannot "
+            f"recognise; choose among {', '.join(KINDS)}."
+        )
+    return evidence_types

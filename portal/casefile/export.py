@@ -21,7 +21,6 @@ import json
 import os
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,31 +33,22 @@ from ledger.note import parse_note
 from ledger.proofs import case_bundle
 from ledger.tables import LedgerEntry
 from portal.accounts.tables import User
+from portal.casefile import contents
 from portal.casefile.attest import CaseFileRefused, require_attested
 from portal.casefile.seal import Seal, open_seal, seal_pdf
 from portal.cases.categories import category_label, state_label
 from portal.cases.events import record, user_id_of
 from portal.cases.tables import Case, CaseParticipant
-from portal.cases.timeline import (
-    Event,
-    _visible,
-    channel_label,
-    describe,
-    evidence_list,
-    names_for,
-    people_on,
-    statements,
-)
+from portal.cases.timeline import evidence_list, names_for, people_on
 from portal.cases.uploads import stored_path
 from portal.i18n import _, language
 from portal.procedure import roles
 from portal.procedure.people import Viewer
-from portal.procedure.policy import CAUCUS, COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
+from portal.procedure.policy import COUNSEL_COPY_PREFIX, STAFF_COPY, CaseAccess, sides
 from portal.settings import Settings
 
 EXPORTED = "casefile.exported"
 BUNDLE_NAME = "ledger-proof.json"
-NEUTRAL_ROLES = (roles.MEDIATOR, roles.ARBITRATOR)
 
 
 @dataclass(frozen=True)
@@ -221,18 +211,6 @@ async def _evidence(settings: Settings, access: CaseAccess) -> list[dict[str, An
     return list(seen.values())
 
 
-def _event(entry: dict[str, Any], index: int) -> Event:
-    return Event(
-        case_seq=entry["case_seq"],
-        type=entry["type"],
-        at=datetime.fromisoformat(entry["at"].replace("Z", "+00:00")),
-        actor_id=entry["actor"]["id"],
-        actor_role=entry["actor"]["role"],
-        body=entry.get("body", {}),
-        leaf_index=index,
-    )
-
-
 async def _context(
     case: dict[str, Any],
     audience: str,
@@ -241,42 +219,20 @@ async def _context(
     evidence: list[dict[str, Any]],
     seal: Seal,
 ) -> dict[str, Any]:
-    from portal.procedure.labels import role_label
-
     people = await people_on(case["id"])
     decoded = []
     for item in bundle["entries"]:
         data = base64.b64decode(item["entry"])
         decoded.append((json.loads(data), item["index"], leaf_hash(data).hex()))
-    events = [_event(entry, index) for entry, index, _leaf in decoded]
+    events = [contents.event_of(entry, index) for entry, index, _leaf in decoded]
     text, _signatures = parse_note(bundle["checkpoint"])
     checkpoint = parse_checkpoint(text)
     with language(case["language"]):
         names = await names_for(events, people)  # "the portal", in the case's language
-        timeline = []
-        for event, (_entry, _index, leaf) in zip(events, decoded, strict=True):
-            shown = _visible(access, event.body)
-            timeline.append(
-                {
-                    "case_seq": event.case_seq,
-                    "index": event.leaf_index,
-                    "at": event.at,
-                    "who": names.get(event.actor_id, event.actor_id) if shown else "",
-                    "role": role_label(event.actor_role) if shown else "",
-                    "what": describe(event, names) if shown else None,
-                    "shown": shown,
-                    "leaf": leaf,
-                }
-            )
+        timeline = contents.timeline(access, events, [leaf for *_, leaf in decoded], names)
         party_names = {p["id"]: p["name"] for p in people}
-        conversations = []
-        for channel in access.readable_channels():
-            rows = await statements(case["id"], access, channel.name, channel.party_id)
-            label = channel_label(channel.name)
-            if channel.name == CAUCUS:
-                label = _("Caucus with %(name)s", name=party_names.get(channel.party_id, ""))
-            conversations.append({"label": label, "statements": rows})
-        outcome = await _outcome(case["id"])
+        conversations = await contents.conversations(case["id"], access, party_names)
+        outcome = await contents.outcome(case["id"])
         keys = [str(v) for v in await published_verifiers()]
         return {
             "case": {
@@ -287,45 +243,8 @@ async def _context(
                 "what_happened": case["what_happened"],
                 "remedy_wanted": case["remedy_wanted"],
             },
-            "audience_label": (
-                _(
-                    "Staff copy, for the platform's staff and legal team: the joint channel "
-                    "and staff notes. Caucus and tribunal entries appear as their hashes."
-                )
-                if audience == STAFF_COPY
-                else _(
-                    "Copy for %(name)s's legal team: the joint channel. Staff notes, every "
-                    "caucus and tribunal entries appear as their hashes.",
-                    name=party_names.get(access.counsel_for, ""),
-                )
-                if access.counsel_for is not None
-                else _(
-                    "Copy for %(name)s, a party: the joint channel and their own caucus. "
-                    "Staff notes, the other side's caucus and tribunal entries appear as "
-                    "their hashes.",
-                    name=party_names.get(access.viewer.id, ""),
-                )
-            ),
-            "parties": [
-                {"name": p["name"], "role_label": role_label(p["role"])}
-                for p in people
-                if p["role"] in roles.PARTY_SIDES
-            ],
-            "staff": [
-                {"name": p["name"], "role_label": role_label(p["role"])}
-                for p in people
-                if p["role"] in roles.STAFF or (p["role"] == roles.LEGAL and not p["acts_for"])
-            ],
-            "counsel": [
-                {"name": p["name"], "party": party_names.get(p["acts_for"], "")}
-                for p in people
-                if p["role"] == roles.LEGAL and p["acts_for"]
-            ],
-            "neutrals": [
-                {"name": p["name"], "role_label": role_label(p["role"])}
-                for p in people
-                if p["role"] in NEUTRAL_ROLES
-            ],
+            "audience_label": contents.audience_label(audience, access, party_names),
+            **contents.people_by_standing(people, party_names),
             "outcome": outcome,
             "checkpoint": {
                 "size": checkpoint.size,
@@ -340,38 +259,6 @@ async def _context(
             "seal_fingerprint": seal.fingerprint,
             "bundle_name": BUNDLE_NAME,
         }
-
-
-async def _outcome(case_id: int) -> dict[str, Any] | None:
-    """The signed settlement or the issued award, with who signed it."""
-    from arbitration import award
-    from mediation import settlement
-
-    agreement = await settlement.current(case_id)
-    if agreement is not None and agreement["status"] == "signed":
-        return {
-            "kind": "settlement",
-            "title": _("Settlement agreement"),
-            "text": agreement["text"],
-            "sha256": agreement["sha256"],
-            "signatures": [
-                {"name": s["signer.name"], "at": s["signed_at"], "case_seq": s["case_seq"]}
-                for s in agreement["signatures"]
-            ],
-        }
-    issued = await award.current(case_id)
-    if issued is not None and issued["status"] == "issued":
-        return {
-            "kind": "award",
-            "title": _("Award"),
-            "text": issued["text"],
-            "sha256": issued["sha256"],
-            "signatures": [
-                {"name": s["arbitrator.name"], "at": s["voted_at"], "case_seq": s["case_seq"]}
-                for s in issued["signatures"]
-            ],
-        }
-    return None
 
 
 async def user_by_email(email: str) -> int | None:
