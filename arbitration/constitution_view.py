@@ -30,29 +30,64 @@ if TYPE_CHECKING:
 async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[str, Any] | None:
     """The constitution's part of the arbitration panel, for one viewer."""
     arbitration = await seating.started(case["id"])
-    is_supervisor = roles.SUPERVISOR in access.roles
     if arbitration is None:
-        if case["state"] != "arbitration":
-            return None
-        return {
-            "arbitration": None,
-            "rulesets": [(key, rules.label()) for key, rules in RULESETS.items()],
-            "default_ruleset": DEFAULT,
-            "needs_representative": await needs_representative(case["id"]),
-            "staff_options": [
-                (str(s["id"]), s["name"])
-                for s in (await staff_choices() if access.can_start_arbitration else [])
-            ],
-        }
+        return await _before_start(case, access)
     rules = ruleset(arbitration["ruleset"])
-    all_seats = await seating.seats(arbitration["id"])
+    seat_views = await _seat_views(arbitration, case["id"], access, at)
+    list_views = []
+    for candidate_list in await seating.lists(arbitration["id"]):
+        list_views.append(await _list_view(arbitration, candidate_list, access))
+    nominations = []
+    if rules.arbitrators == 3 and arbitration["status"] == CONSTITUTING:
+        nominations = await _open_nominations(arbitration, case["id"], access, at)
+    wants_roster = any(n["mine"] or n["for_supervisor"] for n in nominations)
+    return {
+        "arbitration": arbitration,
+        "ruleset": rules,
+        "ruleset_label": rules.label(),
+        "seats": seat_views,
+        "lists": list_views,
+        "nominations": nominations,
+        "roster_options": [
+            (str(row["id"]), seating.roster_line(row))
+            for row in (
+                await seating.eligible(arbitration["id"], case["id"]) if wants_roster else []
+            )
+        ],
+        "may_send_list": access.can_start_arbitration
+        and await rankings.seat_awaiting_list(arbitration) is not None,
+    }
+
+
+async def _before_start(case: dict[str, Any], access: CaseAccess) -> dict[str, Any] | None:
+    """A case in arbitration with none started yet: the choices for starting it."""
+    if case["state"] != "arbitration":
+        return None
+    return {
+        "arbitration": None,
+        "rulesets": [(key, rules.label()) for key, rules in RULESETS.items()],
+        "default_ruleset": DEFAULT,
+        "needs_representative": await needs_representative(case["id"]),
+        "staff_options": [
+            (str(s["id"]), s["name"])
+            for s in (await staff_choices() if access.can_start_arbitration else [])
+        ],
+    }
+
+
+async def _seat_views(
+    arbitration: dict[str, Any], case_id: int, access: CaseAccess, at: datetime
+) -> list[dict[str, Any]]:
+    """Every seat with its challenges, and whether this viewer may challenge or decide.
+
+    A party challenges a seat once while a challenge of theirs is open on it."""
     challenges = (
         await Challenge.select(*Challenge.all_columns(), Challenge.party.name)
-        .where(Challenge.case == case["id"])
+        .where(Challenge.case == case_id)
         .order_by(Challenge.id)
     )
     seat_views = []
-    for seat in all_seats:
+    for seat in await seating.seats(arbitration["id"]):
         until = seating.challenge_until(arbitration, seat)
         mine = [c for c in challenges if c["seat"] == seat["id"]]
         seat_views.append(
@@ -73,48 +108,36 @@ async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[
                 and allows(SEAT, "decide_challenge", subject(seat), access, at),
             }
         )
-    list_views = []
-    for candidate_list in await seating.lists(arbitration["id"]):
-        list_views.append(await _list_view(arbitration, candidate_list, access))
-    sides = await sides_of(case["id"])
+    return seat_views
+
+
+async def _open_nominations(
+    arbitration: dict[str, Any], case_id: int, access: CaseAccess, at: datetime
+) -> list[dict[str, Any]]:
+    """The sides' seats not yet filled, under three-member rules: the side names its
+    arbitrator, and a supervisor (not a party) may name one once the side's time is up."""
+    is_supervisor = roles.SUPERVISOR in access.roles
+    sides = await sides_of(case_id)
     nominations = []
-    if rules.arbitrators == 3 and arbitration["status"] == CONSTITUTING:
-        for place in seating.NOMINEE_SEATS:
-            if await seating.live_seat(arbitration["id"], place) is not None:
-                continue
-            owing = seating.side_of_seat(sides, place)
-            due = await seating.nomination_due(arbitration, place)
-            nominations.append(
-                {
-                    "seat": place,
-                    "label": seating.seat_label(place),
-                    "side": ", ".join(s.name for s in owing),
-                    "due": due,
-                    "mine": access.can_nominate
-                    and any(s.user_id == access.viewer.id for s in owing),
-                    "for_supervisor": access.can_nominate
-                    and is_supervisor
-                    and access.viewer.id not in access.party_ids
-                    and due <= at,
-                }
-            )
-    wants_roster = any(n["mine"] or n["for_supervisor"] for n in nominations)
-    return {
-        "arbitration": arbitration,
-        "ruleset": rules,
-        "ruleset_label": rules.label(),
-        "seats": seat_views,
-        "lists": list_views,
-        "nominations": nominations,
-        "roster_options": [
-            (str(row["id"]), seating.roster_line(row))
-            for row in (
-                await seating.eligible(arbitration["id"], case["id"]) if wants_roster else []
-            )
-        ],
-        "may_send_list": access.can_start_arbitration
-        and await rankings.seat_awaiting_list(arbitration) is not None,
-    }
+    for place in seating.NOMINEE_SEATS:
+        if await seating.live_seat(arbitration["id"], place) is not None:
+            continue
+        owing = seating.side_of_seat(sides, place)
+        due = await seating.nomination_due(arbitration, place)
+        nominations.append(
+            {
+                "seat": place,
+                "label": seating.seat_label(place),
+                "side": ", ".join(s.name for s in owing),
+                "due": due,
+                "mine": access.can_nominate and any(s.user_id == access.viewer.id for s in owing),
+                "for_supervisor": access.can_nominate
+                and is_supervisor
+                and access.viewer.id not in access.party_ids
+                and due <= at,
+            }
+        )
+    return nominations
 
 
 async def _list_view(arbitration: dict[str, Any], candidate_list: dict[str, Any],

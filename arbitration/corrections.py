@@ -22,6 +22,8 @@ from portal.procedure import roles
 from portal.procedure.arbitration import AWARD, CORRECTION, ask, move, subject
 
 if TYPE_CHECKING:
+    from ledger.appender import Receipt
+    from ledger.entry import Actor
     from portal.procedure.policy import CaseAccess
 
 CORRECTED = move(CORRECTION, "correct").target
@@ -90,23 +92,7 @@ async def answer_correction(keyring: Keyring, ref: str, access: CaseAccess, corr
     with the status `refused`); returns the new status."""
     if not access.can_correct_award:
         raise NotAllowed(_("Only the tribunal answers a request for a correction."))
-    errors: dict[str, str] = {}
-    decision = form.get("decision", "")
-    if decision not in ("correct", "refuse"):
-        errors["decision"] = _("Choose to issue an addendum or to refuse the correction.")
-    field = "addendum" if decision == "correct" else "reasons"
-    words = ""
-    if decision:
-        words = awards.text_of(
-            form,
-            field,
-            errors,
-            _("Write the addendum: what the award should say.")
-            if decision == "correct"
-            else _("Give the tribunal's reasons for refusing."),
-        )
-    if errors:
-        raise FormInvalid(errors)
+    decision, words = _read_answer(form)
     at = deadlines.now()
     async with write_transaction(Case._meta.db):
         await Case.update({Case.updated_at: at}).where(Case.id == access.case_id)
@@ -135,50 +121,12 @@ async def answer_correction(keyring: Keyring, ref: str, access: CaseAccess, corr
                 who,
                 {"correction": correction_id, "reasons": words},
             )
-            changes[Correction.status] = step.target
         else:
-            number = (
-                await Correction.count().where(
-                    (Correction.award == award["id"]) & (Correction.status == CORRECTED)
-                )
-                + 1
+            receipt, text, digest = await _issue_addendum(
+                keyring, ref, who, award, correction_id, words
             )
-            with language(award["language"]):
-                text = (
-                    "\n\n".join(
-                        [
-                            _("Addendum no. %(n)s to the award in case %(ref)s", n=number, ref=ref),
-                            _(
-                                "The award whose SHA-256 is %(sha)s is corrected as follows:",
-                                sha=award["sha256"],
-                            ),
-                            words,
-                        ]
-                    )
-                    + "\n"
-                )
-            digest = awards.text_hash(text)
-            receipt = await record(
-                keyring,
-                ref,
-                "award.addendum",
-                who,
-                {
-                    "award": award["id"],
-                    "award_sha256": award["sha256"],
-                    "correction": correction_id,
-                    "number": number,
-                    "sha256": digest,
-                    "text": text,
-                },
-            )
-            changes.update(
-                {
-                    Correction.status: step.target,
-                    Correction.addendum: text,
-                    Correction.addendum_sha256: digest,
-                }
-            )
+            changes.update({Correction.addendum: text, Correction.addendum_sha256: digest})
+        changes[Correction.status] = step.target
         changes[Correction.case_seq] = receipt.case_seq
         await Correction.update(changes).where(
             (Correction.id == correction_id) & Correction.status.is_in(sorted(step.sources))
@@ -187,3 +135,74 @@ async def answer_correction(keyring: Keyring, ref: str, access: CaseAccess, corr
             access.case_id, ref, f"correction_{changes[Correction.status]}", by=access.viewer.id
         )
     return str(changes[Correction.status])
+
+
+def _read_answer(form: dict[str, str]) -> tuple[str, str]:
+    """The tribunal's decision and its words: the addendum, or the reasons for refusing."""
+    errors: dict[str, str] = {}
+    decision = form.get("decision", "")
+    if decision not in ("correct", "refuse"):
+        errors["decision"] = _("Choose to issue an addendum or to refuse the correction.")
+    field = "addendum" if decision == "correct" else "reasons"
+    words = ""
+    if decision:
+        words = awards.text_of(
+            form,
+            field,
+            errors,
+            _("Write the addendum: what the award should say.")
+            if decision == "correct"
+            else _("Give the tribunal's reasons for refusing."),
+        )
+    if errors:
+        raise FormInvalid(errors)
+    return decision, words
+
+
+async def _issue_addendum(
+    keyring: Keyring,
+    ref: str,
+    who: Actor,
+    award: dict[str, Any],
+    correction_id: int,
+    words: str,
+) -> tuple[Receipt, str, str]:
+    """Record the next numbered addendum to the award; the award itself never changes,
+    so the addendum names the award's hash it corrects. Returns the receipt, the
+    addendum's text (in the award's language) and its hash."""
+    number = (
+        await Correction.count().where(
+            (Correction.award == award["id"]) & (Correction.status == CORRECTED)
+        )
+        + 1
+    )
+    with language(award["language"]):
+        text = (
+            "\n\n".join(
+                [
+                    _("Addendum no. %(n)s to the award in case %(ref)s", n=number, ref=ref),
+                    _(
+                        "The award whose SHA-256 is %(sha)s is corrected as follows:",
+                        sha=award["sha256"],
+                    ),
+                    words,
+                ]
+            )
+            + "\n"
+        )
+    digest = awards.text_hash(text)
+    receipt = await record(
+        keyring,
+        ref,
+        "award.addendum",
+        who,
+        {
+            "award": award["id"],
+            "award_sha256": award["sha256"],
+            "correction": correction_id,
+            "number": number,
+            "sha256": digest,
+            "text": text,
+        },
+    )
+    return receipt, text, digest

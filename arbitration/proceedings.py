@@ -33,15 +33,7 @@ async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[
     case_id = case["id"]
     steps = await timetable.steps_of(case_id)
     other = await timetable.other_side(case_id)
-    for row in steps:
-        row["label"] = dates.step_label(row["step"])
-        owed = row["owed_by"]
-        row["owed_label"] = (
-            _("the platform")
-            if owed == "respondent" and other == roles.PLATFORM
-            else dates.owed_by_label(owed)
-        )
-        row["passed"] = dates.utc(row["due_at"]) <= at
+    _label_steps(steps, other, at)
     asked = await extensions.extensions(case_id)
     for row in asked:
         row["label"] = dates.step_label(row["step.step"])
@@ -50,19 +42,8 @@ async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[
     issued = award is not None and AWARD.state(award["status"]).final
     shown = award if award is not None and access.can_read_award(issued) else None
     members = await tribunal.members(case_id)
-    corrections = await award_corrections.corrections(award["id"]) if issued and award else []
-    for row in corrections:
-        row["status_label"] = correction_status(row["status"])
-    ends = await award_corrections.correction_ends(case_id, award) if issued and award else None
-    pending_ext = {e["step"] for e in asked if e["status"] in EXTENSION.open_states}
-    askable = [
-        (str(s["id"]), f"{s['label']} — {s['due_at'].strftime('%Y-%m-%d')}")
-        for s in steps
-        if access.can_ask_extension
-        and not s["passed"]
-        and s["id"] not in pending_ext
-        and extensions.owes(access, s["owed_by"], other)
-    ]
+    corrections, ends = await _corrections_of(case_id, award if issued else None)
+    askable = _askable_steps(steps, asked, access, other)
     sides = await sides_of(case_id)
     return {
         "members": members,
@@ -93,3 +74,45 @@ async def panel(case: dict[str, Any], access: CaseAccess, at: datetime) -> dict[
         + ([roles.PLATFORM] if roles.PLATFORM not in {s.role for s in sides} else []),
         "default_first": (at + timedelta(days=14)).date().isoformat(),
     }
+
+
+def _label_steps(steps: list[dict[str, Any]], other: str, at: datetime) -> None:
+    """Name each date of the timetable and who owes it; when the other side is the
+    platform, a step the respondent owes is the platform's."""
+    for row in steps:
+        row["label"] = dates.step_label(row["step"])
+        owed = row["owed_by"]
+        row["owed_label"] = (
+            _("the platform")
+            if owed == "respondent" and other == roles.PLATFORM
+            else dates.owed_by_label(owed)
+        )
+        row["passed"] = dates.utc(row["due_at"]) <= at
+
+
+async def _corrections_of(
+    case_id: int, issued: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The requests for correction of an issued award, and until when one may be asked."""
+    if not issued:
+        return [], None
+    corrections = await award_corrections.corrections(issued["id"])
+    for row in corrections:
+        row["status_label"] = correction_status(row["status"])
+    return corrections, await award_corrections.correction_ends(case_id, issued)
+
+
+def _askable_steps(
+    steps: list[dict[str, Any]], asked: list[dict[str, Any]], access: CaseAccess, other: str
+) -> list[tuple[str, str]]:
+    """The dates this viewer owes, not yet passed, and not already awaiting an answer to
+    an extension: the ones they may ask more time for."""
+    pending_ext = {e["step"] for e in asked if e["status"] in EXTENSION.open_states}
+    return [
+        (str(s["id"]), f"{s['label']} — {s['due_at'].strftime('%Y-%m-%d')}")
+        for s in steps
+        if access.can_ask_extension
+        and not s["passed"]
+        and s["id"] not in pending_ext
+        and extensions.owes(access, s["owed_by"], other)
+    ]

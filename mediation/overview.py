@@ -62,42 +62,18 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
         return None
     live = next((a for a in past if a["status"] in appointment.LIVE), None)
     sides = await sides_of(access.case_id)
-    mine = {}
-    if live is not None:
-        stage = proposal.STAGES.get(live["status"], ("disclosure",))[0]
-        mine = next(
-            (a for a in live["answers"] if a["party"] == access.viewer.id and a["stage"] == stage),
-            {},
-        )
-    used_objection = any(
-        a["party"] == access.viewer.id and a["stage"] == "proposal" and a["objects"]
-        for a in (answer for row in past for answer in row["answers"])
-    )
     offer_rows = await offers.history(access.case_id, at)
     agreement = await settlement.current(access.case_id)
     return {
         "live": live,
         "past": [a for a in past if a is not live],
         "sides": sides,
-        "my_answer": mine,
-        "used_objection": used_objection,
+        "my_answer": _my_answer(live, access.viewer.id),
+        "used_objection": _used_objection(past, access.viewer.id),
         "offers": offer_rows,
         "settlement": agreement,
-        "may_sign": bool(
-            agreement
-            and not SETTLEMENT.state(agreement["status"]).final
-            and access.can_sign_settlement
-            and any(p["user"] == access.viewer.id for p in agreement["pending"])
-        ),
-        "answerable": {
-            o["id"]
-            for o in offer_rows
-            if o["status"] in OFFER.open_states
-            and access.can_negotiate
-            and access.viewer.id in access.party_ids
-            and o["author"] != access.viewer.id
-            and all(a["party"] != access.viewer.id for a in o["answers"])
-        },
+        "may_sign": _may_sign(agreement, access),
+        "answerable": _answerable_offers(offer_rows, access),
         "roster_options": [
             (str(m["id"]), _roster_line(m))
             for m in (await proposal.roster_choices() if access.can_propose_mediator else [])
@@ -117,4 +93,48 @@ async def overview(case: dict[str, Any], access: CaseAccess, at: datetime) -> di
         "default_expiry": (at + timedelta(days=7)).date().isoformat(),
         "side_roles": [s.role for s in sides]
         + ([roles.PLATFORM] if roles.PLATFORM not in {s.role for s in sides} else []),
+    }
+
+
+def _my_answer(live: dict[str, Any] | None, viewer_id: int) -> dict[str, Any]:
+    """This viewer's answer at the live appointment's current stage, if they gave one."""
+    if live is None:
+        return {}
+    stage = proposal.STAGES.get(live["status"], ("disclosure",))[0]
+    return next(
+        (a for a in live["answers"] if a["party"] == viewer_id and a["stage"] == stage),
+        {},
+    )
+
+
+def _used_objection(past: list[dict[str, Any]], viewer_id: int) -> bool:
+    """Whether this viewer has objected to a proposed mediator before: a party has one
+    objection on a case, so the form offers it no more."""
+    return any(
+        a["party"] == viewer_id and a["stage"] == "proposal" and a["objects"]
+        for a in (answer for row in past for answer in row["answers"])
+    )
+
+
+def _may_sign(agreement: dict[str, Any] | None, access: CaseAccess) -> bool:
+    """Whether this viewer's signature is one the open settlement still waits for."""
+    return bool(
+        agreement
+        and not SETTLEMENT.state(agreement["status"]).final
+        and access.can_sign_settlement
+        and any(p["user"] == access.viewer.id for p in agreement["pending"])
+    )
+
+
+def _answerable_offers(offer_rows: list[dict[str, Any]], access: CaseAccess) -> set[int]:
+    """The open offers this viewer may answer: a party's, made by the other side, and
+    not answered by them yet."""
+    return {
+        o["id"]
+        for o in offer_rows
+        if o["status"] in OFFER.open_states
+        and access.can_negotiate
+        and access.viewer.id in access.party_ids
+        and o["author"] != access.viewer.id
+        and all(a["party"] != access.viewer.id for a in o["answers"])
     }

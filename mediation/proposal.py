@@ -162,17 +162,7 @@ async def answer(
     """A side agrees to the proposed mediator (or their disclosure), or objects."""
     if not access.can_answer_appointment:
         raise NotAllowed(_("Only the parties answer a proposed mediator."))
-    choice = form.get("answer", "")
-    reasons = form.get("reasons", "").replace("\r\n", "\n").strip()
-    errors: dict[str, str] = {}
-    if choice not in ("agree", "object"):
-        errors["answer"] = _("Choose whether you agree or object.")
-    if choice == "object" and not reasons:
-        errors["reasons"] = _("Give your reasons for objecting.")
-    if len(reasons) > TEXT_LIMIT:
-        errors["reasons"] = _("Keep this under %(n)s characters.", n=TEXT_LIMIT)
-    if errors:
-        raise FormInvalid(errors)
+    choice, reasons = _read_answer(form)
     at = deadlines.now()
     role = side_role(access)
     async with write_transaction(Case._meta.db):
@@ -185,16 +175,7 @@ async def answer(
             APPOINTMENT.check(taken, subject(appointment), access, at)
         except Refused as exc:  # the window has passed
             raise Conflict(str(exc)) from exc
-        if await AppointmentAnswer.exists().where(
-            (AppointmentAnswer.appointment == appointment["id"])
-            & (AppointmentAnswer.party == access.viewer.id)
-            & (AppointmentAnswer.stage == stage)
-        ):
-            raise Conflict(_("You have already answered."))
-        if choice == "object" and stage == "proposal" and await _objected_before(access):
-            raise Conflict(
-                _("You have already used your one objection to a proposed mediator on this case.")
-            )
+        await _refuse_second_answer(access, appointment["id"], stage, choice)
         await AppointmentAnswer.insert(
             AppointmentAnswer(
                 appointment=appointment["id"],
@@ -235,6 +216,38 @@ async def _objected(ref: str, access: CaseAccess, appointment: dict[str, Any], s
         mediator=appointment["mediator.name"],
         reasons=reasons,
     )
+
+
+def _read_answer(form: dict[str, str]) -> tuple[str, str]:
+    """The side's choice and its reasons, which an objection must give."""
+    choice = form.get("answer", "")
+    reasons = form.get("reasons", "").replace("\r\n", "\n").strip()
+    errors: dict[str, str] = {}
+    if choice not in ("agree", "object"):
+        errors["answer"] = _("Choose whether you agree or object.")
+    if choice == "object" and not reasons:
+        errors["reasons"] = _("Give your reasons for objecting.")
+    if len(reasons) > TEXT_LIMIT:
+        errors["reasons"] = _("Keep this under %(n)s characters.", n=TEXT_LIMIT)
+    if errors:
+        raise FormInvalid(errors)
+    return choice, reasons
+
+
+async def _refuse_second_answer(
+    access: CaseAccess, appointment_id: int, stage: str, choice: str
+) -> None:
+    """A side answers each stage once, and objects to a proposed mediator once on a case."""
+    if await AppointmentAnswer.exists().where(
+        (AppointmentAnswer.appointment == appointment_id)
+        & (AppointmentAnswer.party == access.viewer.id)
+        & (AppointmentAnswer.stage == stage)
+    ):
+        raise Conflict(_("You have already answered."))
+    if choice == "object" and stage == "proposal" and await _objected_before(access):
+        raise Conflict(
+            _("You have already used your one objection to a proposed mediator on this case.")
+        )
 
 
 async def _every_side_agreed(access: CaseAccess, appointment_id: int, stage: str) -> bool:
