@@ -171,19 +171,7 @@ async def _verify_log(
     report = AuditReport()
     verifier = _Verifier(origin, keys, report, pool)
     leaves: list[bytes] = []
-
-    # Pages handed to the checkers and not yet reported, oldest first: (rows, each row's
-    # place in `leaves` or None when not integrated, the checks under way).
-    checking: deque[
-        tuple[list[dict[str, Any]], list[int] | None, Awaitable[Sequence[list[Checked]]]]
-    ] = deque()
-
-    async def report_oldest() -> None:
-        rows, places, under_way = checking.popleft()
-        found = verifier.finish(rows, await under_way)
-        if places is not None:
-            for place, leaf in zip(places, found, strict=True):
-                leaves[place] = leaf
+    pages = _Pages(verifier, leaves)
 
     rows = await _integrated_after(-1)
     while rows:
@@ -192,22 +180,7 @@ async def _verify_log(
             if len(rows) == PAGE
             else None
         )
-        places = []
-        for row in rows:
-            index = row["leaf_index"]
-            if index != len(leaves):
-                report.fail(
-                    "log",
-                    f"leaves {len(leaves)}..{index - 1}",
-                    "no entry holds these leaf indexes (deleted?)",
-                )
-                leaves.extend([ZERO_HASH] * (index - len(leaves)))
-            places.append(len(leaves))
-            leaves.append(ZERO_HASH)
-        checking.append((rows, places, verifier.start(rows)))
-        # One page queued behind the one being checked keeps every worker busy.
-        if len(checking) > 1:
-            await report_oldest()
+        await pages.check(rows, _places_in_tree(rows, leaves, report))
         rows = await following if following is not None else []
     report.tree_size = len(leaves)
 
@@ -218,12 +191,9 @@ async def _verify_log(
             if len(rows) == PAGE
             else None
         )
-        checking.append((rows, None, verifier.start(rows)))
-        if len(checking) > 1:
-            await report_oldest()
+        await pages.check(rows, None)
         rows = await following if following is not None else []
-    while checking:
-        await report_oldest()
+    await pages.finish()
     report.entries = await LedgerEntry.count()
     report.cases = len(verifier.chains)
 
@@ -233,6 +203,56 @@ async def _verify_log(
     await check_nodes(levels, report)
     await check_checkpoints(origin, keys, levels, report)
     return report
+
+
+def _places_in_tree(
+    rows: list[dict[str, Any]], leaves: list[bytes], report: AuditReport
+) -> list[int]:
+    """Each integrated row's place in `leaves`, held until its leaf is checked; leaf
+    indexes no row holds are reported and kept as zero hashes, so the tree keeps its
+    shape and every later check still runs."""
+    places = []
+    for row in rows:
+        index = row["leaf_index"]
+        if index != len(leaves):
+            report.fail(
+                "log",
+                f"leaves {len(leaves)}..{index - 1}",
+                "no entry holds these leaf indexes (deleted?)",
+            )
+            leaves.extend([ZERO_HASH] * (index - len(leaves)))
+        places.append(len(leaves))
+        leaves.append(ZERO_HASH)
+    return places
+
+
+class _Pages:
+    """Pages handed to the checkers and not yet reported, oldest first: (rows, each row's
+    place in `leaves` or None when not integrated, the checks under way). One page queued
+    behind the one being checked keeps every worker busy."""
+
+    def __init__(self, verifier: _Verifier, leaves: list[bytes]) -> None:
+        self.verifier = verifier
+        self.leaves = leaves
+        self.checking: deque[
+            tuple[list[dict[str, Any]], list[int] | None, Awaitable[Sequence[list[Checked]]]]
+        ] = deque()
+
+    async def check(self, rows: list[dict[str, Any]], places: list[int] | None) -> None:
+        self.checking.append((rows, places, self.verifier.start(rows)))
+        if len(self.checking) > 1:
+            await self._report_oldest()
+
+    async def finish(self) -> None:
+        while self.checking:
+            await self._report_oldest()
+
+    async def _report_oldest(self) -> None:
+        rows, places, under_way = self.checking.popleft()
+        found = self.verifier.finish(rows, await under_way)
+        if places is not None:
+            for place, leaf in zip(places, found, strict=True):
+                self.leaves[place] = leaf
 
 
 async def _check_published_keys(keys: Sequence[NoteVerifier], report: AuditReport) -> None:

@@ -81,63 +81,76 @@ def check_signatures(state: Verification) -> None:
         if item.entry is None or item.data is None or item.signature is None:
             continue
         checked += 1
-        candidates = keys.get(item.entry.kid, [])
-        if not candidates:
-            state.fail(
-                "entry-signature",
-                Phrase(
-                    "{item} is signed by an unknown key {kid}: neither the trusted keys nor "
-                    "the bundle's keys have that key ID.",
-                    item=item.sentence_label(),
-                    kid=item.entry.kid,
-                ),
-            )
-            continue
-        signer = next(
-            (
-                verifier
-                for verifier in candidates
-                if verify_entry_signature(item.data, item.signature, verifier.public_key)
-            ),
-            None,
-        )
-        if signer is None:
-            state.fail(
-                "entry-signature",
-                Phrase(
-                    "The signature of {item} does not verify under key {kid}: the entry or "
-                    "its signature was altered.",
-                    item=item.label(),
-                    kid=item.entry.kid,
-                ),
-            )
-        else:
+        signer = _signer_of(state, item, keys.get(item.entry.kid, []))
+        if signer is not None:
             used.add(signer)
     if checked and not state.failed("entry-signature", start):
-        signatures = (
-            Phrase("{n} entry signature", n=checked)
-            if checked == 1
-            else Phrase("{n} entry signatures", n=checked)
+        state.report("entry-signature", True, _signatures_verified(state, checked, used))
+
+
+def _signer_of(
+    state: Verification, item: Item, candidates: list[NoteVerifier]
+) -> NoteVerifier | None:
+    """The key, among those with the entry's key ID, under which its signature verifies;
+    None, with the failure reported, when no key has that ID or none verifies."""
+    if item.entry is None or item.data is None or item.signature is None:
+        return None  # not a signed entry: the caller skips these
+    if not candidates:
+        state.fail(
+            "entry-signature",
+            Phrase(
+                "{item} is signed by an unknown key {kid}: neither the trusted keys nor "
+                "the bundle's keys have that key ID.",
+                item=item.sentence_label(),
+                kid=item.entry.kid,
+            ),
         )
-        signers = describe_keys(sorted(used, key=str))
-        untrusted = [
-            key for key in used if state.trusted_keys is not None and key not in state.trusted
-        ]
-        if untrusted:
-            phrase = Phrase(
-                "{signatures} checked: each verifies, under {signers}; {untrusted} is listed "
-                "in the bundle but is not among the keys you trust.",
-                signatures=signatures,
-                signers=signers,
-                untrusted=describe_keys(untrusted),
-            )
-        else:
-            phrase = Phrase(
-                "{signatures} checked: each verifies, under {signers}.",
-                signatures=signatures,
-                signers=signers,
-            )
-        state.report("entry-signature", True, phrase)
+        return None
+    data, signature = item.data, item.signature
+    signer = next(
+        (
+            verifier
+            for verifier in candidates
+            if verify_entry_signature(data, signature, verifier.public_key)
+        ),
+        None,
+    )
+    if signer is None:
+        state.fail(
+            "entry-signature",
+            Phrase(
+                "The signature of {item} does not verify under key {kid}: the entry or "
+                "its signature was altered.",
+                item=item.label(),
+                kid=item.entry.kid,
+            ),
+        )
+    return signer
+
+
+def _signatures_verified(state: Verification, checked: int, used: set[NoteVerifier]) -> Phrase:
+    """Every signature verified: how many, under which keys, and which of those keys the
+    reader did not say they trust (the bundle's own list vouches for nothing)."""
+    signatures = (
+        Phrase("{n} entry signature", n=checked)
+        if checked == 1
+        else Phrase("{n} entry signatures", n=checked)
+    )
+    signers = describe_keys(sorted(used, key=str))
+    untrusted = [key for key in used if state.trusted_keys is not None and key not in state.trusted]
+    if untrusted:
+        return Phrase(
+            "{signatures} checked: each verifies, under {signers}; {untrusted} is listed "
+            "in the bundle but is not among the keys you trust.",
+            signatures=signatures,
+            signers=signers,
+            untrusted=describe_keys(untrusted),
+        )
+    return Phrase(
+        "{signatures} checked: each verifies, under {signers}.",
+        signatures=signatures,
+        signers=signers,
+    )
 
 
 def check_chain(state: Verification) -> None:
@@ -147,6 +160,35 @@ def check_chain(state: Verification) -> None:
             "chain", Phrase("The bundle holds no entries, so it proves nothing about the case.")
         )
         return
+    readable = _readable_entries(state)
+    by_seq = _by_case_seq(state, readable)
+    for (entry, item), (following, following_item) in itertools.pairwise(readable):
+        if following.case_seq < entry.case_seq:
+            state.fail(
+                "chain",
+                Phrase(
+                    "The entries are out of order: {following} comes after {item}.",
+                    following=following_item.label(),
+                    item=item.label(),
+                ),
+            )
+    check_gaps(state, by_seq)
+    _check_links(state, readable, by_seq)
+    if readable and not state.failed("chain", start):
+        state.report(
+            "chain",
+            True,
+            Phrase(
+                "The case's chain runs from case_seq 0 to {last} without a gap, each entry "
+                "linked to the one before. Entries after the last one shown cannot be ruled "
+                "out from the bundle alone.",
+                last=max(by_seq),
+            ),
+        )
+
+
+def _readable_entries(state: Verification) -> list[tuple[Entry, Item]]:
+    """The items whose entry could be read; each other one is a break in the chain."""
     readable: list[tuple[Entry, Item]] = []
     for item in state.items:
         if item.entry is None:
@@ -159,6 +201,11 @@ def check_chain(state: Verification) -> None:
             )
         else:
             readable.append((item.entry, item))
+    return readable
+
+
+def _by_case_seq(state: Verification, readable: list[tuple[Entry, Item]]) -> dict[int, Item]:
+    """The items by their entry's case_seq, the first of any two that share one."""
     by_seq: dict[int, Item] = {}
     for entry, item in readable:
         earlier = by_seq.setdefault(entry.case_seq, item)
@@ -172,17 +219,13 @@ def check_chain(state: Verification) -> None:
                     index=item.index,
                 ),
             )
-    for (entry, item), (following, following_item) in itertools.pairwise(readable):
-        if following.case_seq < entry.case_seq:
-            state.fail(
-                "chain",
-                Phrase(
-                    "The entries are out of order: {following} comes after {item}.",
-                    following=following_item.label(),
-                    item=item.label(),
-                ),
-            )
-    check_gaps(state, by_seq)
+    return by_seq
+
+
+def _check_links(
+    state: Verification, readable: list[tuple[Entry, Item]], by_seq: Mapping[int, Item]
+) -> None:
+    """Each entry's prev is the leaf hash of the entry before it, where both are shown."""
     for entry, item in readable:
         before = by_seq.get(entry.case_seq - 1)
         if entry.case_seq > 0 and before is not None and entry.prev != before.leaf:
@@ -195,17 +238,6 @@ def check_chain(state: Verification) -> None:
                     before=before.label(),
                 ),
             )
-    if readable and not state.failed("chain", start):
-        state.report(
-            "chain",
-            True,
-            Phrase(
-                "The case's chain runs from case_seq 0 to {last} without a gap, each entry "
-                "linked to the one before. Entries after the last one shown cannot be ruled "
-                "out from the bundle alone.",
-                last=max(by_seq),
-            ),
-        )
 
 
 def check_gaps(state: Verification, by_seq: Mapping[int, Item]) -> None:

@@ -102,6 +102,30 @@ def check_evidence_file(
         actual, size = content.sha256, content.size
     else:
         actual, size = hashlib.sha256(content).hexdigest(), len(content)
+    item = _recording_item(state, key, name, actual, size, recorded.get(key))
+    if item is None:
+        return
+    state.report(
+        "evidence",
+        True,
+        Phrase(
+            "Evidence file {name} matches the SHA-256 recorded by {item}.",
+            name=name,
+            item=item.label(),
+        ),
+    )
+
+
+def _recording_item(
+    state: Verification,
+    key: str,
+    name: Any,  # the bundle's list names the file: whatever its JSON holds
+    actual: str,
+    size: int,
+    records: list[tuple[Mapping[str, Any], Item]] | None,
+) -> Item | None:
+    """The entry that records this file, when the file is the one it records (its hash,
+    and its size where the entry gives one); None, with the failure reported, if not."""
     if actual != key:
         state.fail(
             "evidence",
@@ -113,8 +137,7 @@ def check_evidence_file(
                 actual=actual,
             ),
         )
-        return
-    records = recorded.get(key)
+        return None
     if not records:
         state.fail(
             "evidence",
@@ -124,7 +147,7 @@ def check_evidence_file(
                 key=key,
             ),
         )
-        return
+        return None
     record, item = records[0]
     if is_int(record.get("size")) and record["size"] != size:
         state.fail(
@@ -138,13 +161,5 @@ def check_evidence_file(
                 recorded=record["size"],
             ),
         )
-        return
-    state.report(
-        "evidence",
-        True,
-        Phrase(
-            "Evidence file {name} matches the SHA-256 recorded by {item}.",
-            name=name,
-            item=item.label(),
-        ),
-    )
+        return None
+    return item

@@ -183,39 +183,34 @@ def _compare(
                 size=current.size,
             ),
         )
-    elif previous.size == current.size:
-        state.report(
-            "consistency",
-            True,
-            Phrase(
-                "{label} is the same tree as the bundle's checkpoint (size {size}).",
-                label=label,
-                size=current.size,
-            ),
-        )
-    elif previous.size < current.size:
-        state.report(
-            "consistency",
-            True,
-            Phrase(
-                "{label} (tree size {old}) is older than the bundle's checkpoint (size "
-                "{new}); showing that the log only grew since needs a consistency "
-                "proof, which the bundle does not carry, so it was not checked.",
-                label=label,
-                old=previous.size,
-                new=current.size,
-            ),
-        )
     else:
-        state.report(
-            "consistency",
-            True,
-            Phrase(
-                "{label} (tree size {old}) is newer than the bundle's checkpoint (size "
-                "{new}), so this was not checked: the bundle may leave out entries "
-                "written since.",
-                label=label,
-                old=previous.size,
-                new=current.size,
-            ),
+        state.report("consistency", True, _sizes_compared(label, previous, current))
+
+
+def _sizes_compared(label: Phrase, previous: Checkpoint, current: Checkpoint) -> Phrase:
+    """What a checkpoint of the same log, whose root does not contradict the bundle's,
+    says of it: the same tree, or an older or newer one that this bundle cannot relate
+    to its own (that needs a consistency proof, which it does not carry)."""
+    if previous.size == current.size:
+        return Phrase(
+            "{label} is the same tree as the bundle's checkpoint (size {size}).",
+            label=label,
+            size=current.size,
         )
+    if previous.size < current.size:
+        return Phrase(
+            "{label} (tree size {old}) is older than the bundle's checkpoint (size "
+            "{new}); showing that the log only grew since needs a consistency "
+            "proof, which the bundle does not carry, so it was not checked.",
+            label=label,
+            old=previous.size,
+            new=current.size,
+        )
+    return Phrase(
+        "{label} (tree size {old}) is newer than the bundle's checkpoint (size "
+        "{new}), so this was not checked: the bundle may leave out entries "
+        "written since.",
+        label=label,
+        old=previous.size,
+        new=current.size,
+    )

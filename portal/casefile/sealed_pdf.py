@@ -21,8 +21,6 @@ def check_seal(pdf: IO[bytes], trust: Trust | None = None) -> list[Finding]:
     signature included, is a change made after sealing, pinned or not.
     """
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
 
     trust = trust or Trust()
     try:
@@ -46,36 +44,36 @@ def check_seal(pdf: IO[bytes], trust: Trust | None = None) -> list[Finding]:
     except Exception as error:
         return [said("seal", False, "The seal cannot be read: {error}.", error=error)]
     fingerprint = hashlib.sha256(embedded.dump()).hexdigest()
-    findings: list[Finding] = []
-    try:
-        context = ValidationContext(trust_roots=[embedded], allow_fetching=False)
-        status = validate_pdf_signature(signature, context, skip_diff=True)
-    except Exception as error:
-        status = None
-        findings.append(
-            said("seal", False, "The seal could not be validated: {error}.", error=error)
-        )
-    if status is not None and not status.intact:
-        findings.append(
-            said("seal", False, "The seal is broken: the sealed bytes were changed after sealing.")
-        )
-    elif status is not None and not status.valid:
-        findings.append(
-            said("seal", False, "The seal's signature does not verify under its certificate.")
-        )
-    elif status is not None:
-        findings.append(
-            said(
-                "seal",
-                True,
-                "The seal is intact and verifies, by the certificate with SHA-256 {fingerprint}.",
-                fingerprint=fingerprint,
-            )
-        )
+    findings = [_check_validity(signature, embedded, fingerprint)]
     findings.append(_check_nothing_after(reader, signature, len(signatures)))
     if trust.seal_certificates:
         findings.append(_check_sealed_by(fingerprint, trust))
     return findings
+
+
+def _check_validity(signature: Any, embedded: Any, fingerprint: str) -> Finding:
+    """Whether the sealed bytes are unchanged and the signature verifies under the
+    certificate it carries; who that certificate belongs to is `_check_sealed_by`'s."""
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        context = ValidationContext(trust_roots=[embedded], allow_fetching=False)
+        status = validate_pdf_signature(signature, context, skip_diff=True)
+    except Exception as error:
+        return said("seal", False, "The seal could not be validated: {error}.", error=error)
+    if not status.intact:
+        return said(
+            "seal", False, "The seal is broken: the sealed bytes were changed after sealing."
+        )
+    if not status.valid:
+        return said("seal", False, "The seal's signature does not verify under its certificate.")
+    return said(
+        "seal",
+        True,
+        "The seal is intact and verifies, by the certificate with SHA-256 {fingerprint}.",
+        fingerprint=fingerprint,
+    )
 
 
 def _check_nothing_after(reader: Any, signature: Any, count: int) -> Finding:
