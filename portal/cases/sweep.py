@@ -153,20 +153,7 @@ async def send_reminder(due: Due, at: datetime, keyring: Keyring | None = None) 
         )
         if not still:
             return None
-        inserted = (
-            await DeadlineReminder.insert(
-                DeadlineReminder(
-                    case=due.case_id,
-                    deadline_at=due.deadline_at,
-                    kind=due.kind,
-                    stage=due.state,
-                    sent_at=at,
-                )
-            )
-            .on_conflict(action="DO NOTHING")
-            .returning(DeadlineReminder.id)
-        )
-        if not inserted:
+        if not await _first_to_remind(due, at):
             return None
         told = sorted(
             set(await owners(due.case_id, due.owner))
@@ -199,6 +186,25 @@ async def send_reminder(due: Due, at: datetime, keyring: Keyring | None = None) 
             state_label=state_label,
             role_label=role_label,
         )
+
+
+async def _first_to_remind(due: Due, at: datetime) -> bool:
+    """Note the reminder as sent; False when another sweep (another worker) noted it
+    first: the unique key on case, deadline and kind makes each reminder go out once."""
+    inserted = (
+        await DeadlineReminder.insert(
+            DeadlineReminder(
+                case=due.case_id,
+                deadline_at=due.deadline_at,
+                kind=due.kind,
+                stage=due.state,
+                sent_at=at,
+            )
+        )
+        .on_conflict(action="DO NOTHING")
+        .returning(DeadlineReminder.id)
+    )
+    return bool(inserted)
 
 
 async def close_lapsed_impasses(keyring: Keyring, at: datetime) -> int:
