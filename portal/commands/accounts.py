@@ -1,8 +1,8 @@
 """`portal user`: accounts for platform staff and invited users, made from the command
 line (customers sign themselves up on the web).
 
-What a command runs is imported inside it, on purpose: `portal --help` loads this
-module, and stays fast.
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """`portal export` and `portal verify`: a case's sealed case file written, and any case
 file checked offline (its exit code says what the check came to).
 
-What a command runs is imported inside it, on purpose: `portal --help` loads this
-module, and stays fast.
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What every `portal` command starts from: the settings, the keyring, and the database
 opened for one run. Errors a person can fix become click's "Error: ..." lines.
 
-What a command runs is imported inside it, on purpose: `portal --help` loads this
-module, and stays fast.
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Running the portal: `portal migrate`, `serve`, `sweep` and `demo` (what `make run`
 runs, in that order, with the sweep inside the server).
 
-What a command runs is imported inside it, on purpose: `portal --help` loads this
-module, and stays fast.
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 `verify` audits the whole log and then every row an entry vouches for; `verify-bundle`
 checks one proof bundle offline, with no database.
 
-What a command runs is imported inside it, on purpose: `portal --help` loads this
-module, and stays fast.
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
 """
 
 from __future__ import annotations
