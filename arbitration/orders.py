@@ -56,6 +56,7 @@ async def issue(
     """
     await Case.update({Case.updated_at: at}).where(Case.id == case_id)
     case = await Case.select(Case.language).where(Case.id == case_id).first()
+    assert case is not None  # touched just above, in this transaction
     number = await ProceduralOrder.count().where(ProceduralOrder.case == case_id) + 1
     with language(case["language"]):
         body = paragraphs()

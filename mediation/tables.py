@@ -58,7 +58,9 @@ class AppointmentAnswer(Table, tablename="mediator_appointment_answer"):
     appointment = ForeignKey(references=Appointment, index=True)
     party = ForeignKey(references=User)
     stage = Varchar(length=16)  # proposal, disclosure
-    objects = Boolean()
+    # Shadows Piccolo's `Table.objects` (a query builder the portal never calls on this
+    # table); the column's name is the schema's.
+    objects = Boolean()  # type: ignore[assignment]
     reasons = Text(default="")
     created_at = Timestamptz()
 

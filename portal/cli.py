@@ -25,6 +25,7 @@ def main(verbose: bool) -> None:
     )
     os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
     # Before any command moves a case (the sweep, the demo): the after-a-move hooks.
+    # Here, not at the top, so that `portal --help` does not load every area.
     import portal.listeners  # noqa: F401
 
 

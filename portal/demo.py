@@ -9,6 +9,7 @@ only, in `<data dir>/demo-accounts.json`).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import secrets
@@ -124,8 +125,6 @@ def orders_csv() -> bytes:
 
 
 def store_demo_file(settings: Settings, name: str, data: bytes) -> ReceivedFile:
-    import hashlib
-
     digest = hashlib.sha256(data).hexdigest()
     path = stored_path(settings.data_dir, digest)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,14 +18,13 @@ from litestar.params import Parameter
 
 from ledger.keys import published_verifiers, trusted_verifiers
 from ledger.proofs import consistency_proof, inclusion_proof, latest_checkpoint
+from portal.casefile.export import seal_of
 from portal.casefile.seal import SealMissing, published_pem
 from portal.casefile.trust import trust_document
 
 
 async def seal_certificates(request: Request[Any, Any, Any]) -> list[Any]:
     """This portal's seal certificates, the current first (made on first use in development)."""
-    from portal.casefile.export import seal_of
-
     try:
         seal = await asyncio.to_thread(seal_of, request.app.state.settings)
     except SealMissing:

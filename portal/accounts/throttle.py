@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
+
+from piccolo.custom_types import Combinable
 
 from portal.accounts.tables import LoginAttempt
 
@@ -65,8 +67,12 @@ async def _lock_after(condition: Any, limit: int, since: datetime) -> datetime |
 async def recent_failures(account: str, since: datetime | None = None) -> int:
     """Failures on `account` from every address in the window."""
     since = since or datetime.now(UTC) - WINDOW
-    return await LoginAttempt.count().where(
-        (LoginAttempt.account == account.lower()) & (LoginAttempt.at > since)
+    # Piccolo's Count query does not name its result type; it is the row count.
+    return cast(
+        int,
+        await LoginAttempt.count().where(
+            (LoginAttempt.account == account.lower()) & (LoginAttempt.at > since)
+        ),
     )
 
 
@@ -100,7 +106,7 @@ def delay_for(failures: int) -> float:
     ones, then doubling, up to `MAX_DELAY`."""
     if failures <= FREE_ATTEMPTS:
         return 0.0
-    return min(MAX_DELAY, 0.25 * 2 ** (failures - FREE_ATTEMPTS - 1))
+    return min(MAX_DELAY, 0.25 * 2.0 ** (failures - FREE_ATTEMPTS - 1))
 
 
 async def slow_down(failures: int) -> None:
@@ -118,7 +124,7 @@ async def record_failure(account: str, address: str) -> None:
 async def forget_failures(account: str, address: str | None = None) -> None:
     """After a success: this address's failures for the account (all of them when
     `address` is None, as after a password reset by email)."""
-    condition = LoginAttempt.account == account.lower()
+    condition: Combinable = LoginAttempt.account == account.lower()
     if address is not None:
         condition &= LoginAttempt.address == address
     await LoginAttempt.delete().where(condition)

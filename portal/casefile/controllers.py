@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
@@ -137,8 +138,6 @@ async def _pins(request: Req) -> dict[str, Any]:
 
 
 def _der(cert: Any) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
     return bytes(cert.public_bytes(serialization.Encoding.DER))
 
 

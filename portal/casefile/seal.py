@@ -171,6 +171,7 @@ def seal_pdf(pdf: bytes, seal: Seal, *, reason: str, location: str = "") -> byte
 
     Blocking (hashing and signing the whole file): call it in a thread.
     """
+    # pyHanko takes a second to import: only a process that seals pays for it.
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
@@ -201,6 +202,7 @@ def _keep_pdfa(writer: Any) -> None:
     attachment twice in the catalog's /AF (once from the name tree, once from the file
     specification); 6.8 wants one entry per associated file.
     """
+    # pyHanko is imported only where a file is sealed (see `seal_pdf`).
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.metadata.model import VENDOR
 

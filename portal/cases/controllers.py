@@ -266,6 +266,8 @@ class CaseController(Controller):
             .where((LedgerEntry.case_ref == ref) & (LedgerEntry.case_seq == seq))
             .first()
         )
+        if row is None:
+            raise NotFoundException()
         return page(
             "cases/receipt.html",
             case=case,

@@ -18,6 +18,7 @@ from ledger.appender import Receipt, append_entry
 from ledger.entry import Actor
 from ledger.keys import Keyring
 from portal.cases import submissions
+from portal.cases.tables import SentForm
 from portal.database import write_transaction
 
 SYSTEM = Actor(id="system", role="system")
@@ -42,7 +43,7 @@ async def record(
         )
     # Joins the caller's transaction; opens one only where the caller had none (an append
     # outside one is allowed on PostgreSQL), so that the claim and the entry stay together.
-    async with write_transaction(submissions.SentForm._meta.db):
+    async with write_transaction(SentForm._meta.db):
         receipt = await append_entry(
             keyring, case=case_ref, event_type=event_type, actor=who, body=body
         )

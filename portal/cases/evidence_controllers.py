@@ -174,7 +174,7 @@ class EvidenceController(Controller):
             )
         except FormInvalid as exc:
             errors = exc.errors
-        outcome = {
+        outcome: dict[str, Any] = {
             "paste_notice": None if errors else _("Added the platform record."),
             "paste_errors": errors,
             "paste_form": form if errors else {},

@@ -31,7 +31,9 @@ class Case(Table, tablename="dispute_case"):
     """One dispute, as the claimant filed it, and where it stands now."""
 
     id = Serial(primary_key=True)
-    ref = Varchar(length=20, unique=True)
+    # The column shadows Piccolo's `Table.ref` (a join by name) which the portal never
+    # calls; the name is the schema's.
+    ref = Varchar(length=20, unique=True)  # type: ignore[assignment]
     state = Varchar(length=32, index=True, default="submitted")
     category = Varchar(length=32, index=True)
     severity = Varchar(length=16, default="")

@@ -1,5 +1,9 @@
 """`portal user`: accounts for platform staff and invited users, made from the command
-line (customers sign themselves up on the web)."""
+line (customers sign themselves up on the web).
+
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import click
 
 from portal.commands.environment import settings_from_env, with_database
+from portal.errors import FormInvalid
 from portal.procedure import roles
 
 CREATABLE_ROLES = (*roles.STAFF, *roles.INVITED)
@@ -42,7 +47,6 @@ def create_user_command(
     """
     from portal.accounts import admin
     from portal.accounts.service import create_user
-    from portal.errors import FormInvalid
 
     role = role.strip().lower()
     if role not in CREATABLE_ROLES:

@@ -1,5 +1,9 @@
 """`portal export` and `portal verify`: a case's sealed case file written, and any case
-file checked offline (its exit code says what the check came to)."""
+file checked offline (its exit code says what the check came to).
+
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ from typing import Any
 
 import click
 
+from portal.casefile.report import summary
 from portal.commands.environment import open_keyring, settings_from_env, with_database
-from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, template_gettext
+from portal.i18n import language as in_language
+from portal.procedure.policy import STAFF_COPY, counsel_copy, party_copy
 from portal.standard_output import write_document
 
 
@@ -45,7 +52,6 @@ def export_command(
     from portal.casefile.seal import SealMissing
     from portal.cases.events import SYSTEM
     from portal.pdf.render import RenderFailed
-    from portal.procedure.policy import STAFF_COPY, counsel_copy, party_copy
 
     if output is None and bundle_file is None:
         raise click.ClickException("Say where to write: -o FILE.pdf and/or --bundle FILE.zip.")
@@ -145,7 +151,6 @@ def verify_case_file_command(
     Without --trust (or --key and --seal) only the file's integrity is checked: its first
     line says so, and it exits 4 even when every check holds.
     """
-    from portal.casefile.report import summary
     from portal.casefile.trust import (
         Trust,
         TrustFileInvalid,
@@ -154,8 +159,6 @@ def verify_case_file_command(
         read_trust_file,
     )
     from portal.casefile.verify import verify_case_file
-    from portal.i18n import language as in_language
-    from portal.i18n import template_gettext
 
     try:
         trust = Trust(

@@ -1,5 +1,9 @@
 """What every `portal` command starts from: the settings, the keyring, and the database
-opened for one run. Errors a person can fix become click's "Error: ..." lines."""
+opened for one run. Errors a person can fix become click's "Error: ..." lines.
+
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 import uvloop
 
+from ledger.errors import LedgerError, NoteError
+from portal.database import bind_tables, connected, create_engine
 from portal.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
@@ -28,7 +34,6 @@ def settings_from_env() -> Settings:
 
 def with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Run `work` with every table bound to the configured database."""
-    from portal.database import bind_tables, connected, create_engine
     from portal.tables import ALL_TABLES
 
     async def run() -> T:
@@ -56,7 +61,6 @@ def with_keys_published(
 
 def open_keyring(settings: Settings, *, create: bool | None = None) -> Keyring:
     """The ledger's signing keys; made on first use except in production."""
-    from ledger.errors import LedgerError
     from ledger.keys import Keyring
 
     try:
@@ -71,7 +75,6 @@ def open_keyring(settings: Settings, *, create: bool | None = None) -> Keyring:
 
 def trusted_keys(keys: tuple[str, ...]) -> list[NoteVerifier]:
     """The verifier keys given with --key, each checked."""
-    from ledger.errors import NoteError
     from ledger.note import parse_verifier_key
 
     try:

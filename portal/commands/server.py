@@ -1,5 +1,9 @@
 """Running the portal: `portal migrate`, `serve`, `sweep` and `demo` (what `make run`
-runs, in that order, with the sweep inside the server)."""
+runs, in that order, with the sweep inside the server).
+
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from piccolo.engine import engine_finder
 
+from portal.accounts.tables import User
 from portal.commands.environment import (
     open_keyring,
     settings_from_env,
     with_database,
     with_keys_published,
 )
-from portal.settings import ConfigurationError
+from portal.database import connected
+from portal.settings import ConfigurationError, _write_private
 
 
 @click.command()
@@ -29,9 +36,6 @@ def migrate() -> None:
             parents=True, exist_ok=True
         )
     from piccolo.apps.migrations.commands.forwards import run_forwards
-    from piccolo.engine import engine_finder
-
-    from portal.database import connected
 
     async def run() -> Any:
         # Close the pool after: its idle SQLite connections would keep the process alive.
@@ -108,7 +112,6 @@ def demo(as_json: bool, if_empty: bool) -> None:
 
     async def work() -> Any:
         from ledger.keys import publish_keys
-        from portal.accounts.tables import User
 
         if if_empty and await User.count() > 0:
             return None
@@ -122,8 +125,6 @@ def demo(as_json: bool, if_empty: bool) -> None:
     if made is None:
         return
     record = settings.data_dir / "demo-accounts.json"
-    from portal.settings import _write_private
-
     _write_private(record, json.dumps(made, indent=1, ensure_ascii=False))
     if as_json:
         click.echo(json.dumps(made, ensure_ascii=False))

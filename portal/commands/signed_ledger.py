@@ -2,6 +2,9 @@
 
 `verify` audits the whole log and then every row an entry vouches for; `verify-bundle`
 checks one proof bundle offline, with no database.
+
+A command imports what is slow to load inside itself, on purpose: `portal --help`
+loads this module, and stays fast.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 import click
 
+from ledger.errors import ProofError
 from portal.commands.environment import (
     open_keyring,
     settings_from_env,
@@ -135,7 +139,6 @@ def checkpoint() -> None:
 @click.argument("case_ref")
 def proof(case_ref: str) -> None:
     """The case's proof bundle (ledger-proof.json) on standard output."""
-    from ledger.errors import ProofError
     from ledger.proofs import case_bundle
 
     settings = settings_from_env()

@@ -26,8 +26,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 
 from portal import outbox
@@ -191,6 +193,7 @@ async def _record(settings: Settings, delivery: Claimed, answer: Answer) -> None
                 replay=delivery.replay,
             )
         )
+        changes: dict[Column | str, Any]
         if answer.ok:
             changes = {
                 WebhookDelivery.status: DELIVERED,

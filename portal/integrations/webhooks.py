@@ -196,7 +196,7 @@ async def case_moved(ref: str, action: str, source: str, target: str) -> int:
     if target in REMEDY_DUE_STATES:
         events.append(REMEDY_DUE)
     now = datetime.now(UTC)
-    rows = []
+    rows: list[WebhookDelivery] = []
     for event_type in events:
         event_id = str(uuid.uuid4())
         body = _event_body(event_id, event_type, now, status, transition)

@@ -25,6 +25,7 @@ from portal import i18n
 from portal.errors import PortalError
 from portal.i18n import _
 from portal.pdf import worker
+from portal.web.pages import template_config
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ def pdf_templates() -> Environment:
     """The page templates' Jinja environment: same filters, globals and translations."""
     global _environment
     if _environment is None:
-        from portal.web.pages import template_config
-
         _environment = template_config().to_engine().engine
     return _environment
 

@@ -52,6 +52,7 @@ def static_file(url: str) -> Path | None:
 
 
 def url_fetcher() -> Any:
+    # WeasyPrint is imported in the child only: the server imports this module too.
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticFilesOnly(URLFetcher):  # type: ignore[misc]
@@ -70,6 +71,7 @@ def url_fetcher() -> Any:
 
 
 def write_pdf(html: str, attachments: list[Path] | None = None) -> bytes:
+    # In the child only, as in `url_fetcher`.
     from weasyprint import HTML, Attachment
 
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher())

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.errors import NotAllowed
@@ -74,7 +75,7 @@ def same_origin_only(*, exempt_prefix: str) -> Callable[[ASGIApp], ASGIApp]:
 def _refusing_other_sites(app: ASGIApp, exempt_prefix: str) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            scope["type"] == "http"
+            scope["type"] == ScopeType.HTTP
             and scope.get("method", "GET") in UNSAFE_METHODS
             and not scope.get("path", "").startswith(exempt_prefix)
         ):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.enums import ScopeType
 from litestar.response import Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 from markupsafe import Markup, escape
@@ -41,7 +42,7 @@ def sent_once_middleware(app: ASGIApp) -> ASGIApp:
     """Runs after `viewer_middleware`: a signed-in person's POST may carry a token."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
             await app(scope, receive, send)
             return
         request: Request[Any, Any, Any] = Request(scope, receive)

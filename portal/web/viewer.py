@@ -7,10 +7,11 @@ the second factor was passed. A deactivated account, or one whose epoch has move
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.csrf import CSRFMiddleware
@@ -32,7 +33,7 @@ def viewer_middleware(app: ASGIApp) -> ASGIApp:
     """Runs after the session middleware and before guards, so guards can ask who this is."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             await load_viewer(Request(scope, receive))
         await app(scope, receive, send)
 
@@ -41,7 +42,8 @@ def viewer_middleware(app: ASGIApp) -> ASGIApp:
 
 async def load_viewer(request: Request[Any, Any, Any]) -> None:
     """Put the viewer (or None) in the scope and choose the language."""
-    session = request.scope.get("session") or {}
+    # The session middleware runs first and loads a dict (empty for a visitor).
+    session = cast("dict[str, Any]", request.scope.get("session") or {})
     viewer = None
     if session.get("uid") and not session.get("pending_second_factor"):
         row = (
@@ -76,7 +78,8 @@ async def load_viewer(request: Request[Any, Any, Any]) -> None:
 
 
 def viewer_of(request: ASGIConnection[Any, Any, Any, Any]) -> Viewer | None:
-    return request.scope.get("user")
+    # `load_viewer` put it there, on every HTTP request.
+    return cast("Viewer | None", request.scope.get("user"))
 
 
 def login_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
