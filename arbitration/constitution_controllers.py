@@ -11,12 +11,18 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from arbitration import challenges, constitution, disclosure, rankings
-from portal.accounts.controllers import _address
 from portal.cases.access import case_access
 from portal.cases.controllers import room_context
 from portal.errors import FormInvalid
 from portal.i18n import _
-from portal.neutrals.controllers import Invitation, invitation_page, not_found, when
+from portal.neutrals.controllers import (
+    Invitation,
+    accept_invitation,
+    decline_invitation,
+    not_found,
+    show_invitation,
+    when,
+)
 from portal.neutrals.disclosure import NotInvited
 from portal.procedure.policy import CaseAccess, Channel
 from portal.web.pages import page
@@ -132,30 +138,14 @@ class ArbitratorInvitationController(Controller):
     guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
     exception_handlers = {NotInvited: not_found}  # noqa: RUF012 (not theirs, or answered)
 
-    async def _page(self, request: Req, seat_id: int, errors: dict[str, str] | None = None,
-                    form: dict[str, str] | None = None, status: int = 200) -> Template:  # fmt: skip
-        invited = await disclosure.invitation(_viewer(request), seat_id)
-        return await invitation_page(invited, _wording, errors, form, status)
-
     @get("/{seat_id:int}")
     async def show(self, request: Req, seat_id: int) -> Template:
-        return await self._page(request, seat_id)
+        return await show_invitation(request, disclosure, _wording, seat_id)
 
     @post("/{seat_id:int}/accept")
     async def accept(self, request: Req, seat_id: int) -> Response[Any] | Template:
-        form = await _form(request)
-        try:
-            ref = await disclosure.accept(
-                request.app.state.keyring, _viewer(request), seat_id, form, _address(request)
-            )
-        except FormInvalid as exc:
-            form.pop("password", None)
-            return await self._page(request, seat_id, exc.errors, form, status=400)
-        return Redirect(f"/cases/{ref}", status_code=303)
+        return await accept_invitation(request, disclosure, _wording, seat_id)
 
     @post("/{seat_id:int}/decline")
     async def decline(self, request: Req, seat_id: int) -> Response[Any]:
-        await disclosure.decline(
-            request.app.state.keyring, _viewer(request), seat_id, await _form(request)
-        )
-        return Redirect("/cases", status_code=303)
+        return await decline_invitation(request, disclosure, seat_id)
