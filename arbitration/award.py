@@ -31,13 +31,13 @@ from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import take_system_step
 from portal.cases.sides import Side, sides_of
-from portal.cases.statements import acting_role
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _, language
 from portal.procedure import roles
 from portal.procedure.arbitration import ARBITRATION, AWARD, ask, move, subject
+from portal.procedure.channels import ALL
 
 if TYPE_CHECKING:
     from portal.procedure.policy import CaseAccess
@@ -285,5 +285,5 @@ async def record_download(keyring: Keyring, ref: str, access: CaseAccess,
     """Every download of the issued award is in the ledger, as every file read is."""
     async with write_transaction(Case._meta.db):
         await record(keyring, ref, "award.downloaded",
-                     actor(access.viewer.id, acting_role(access, "all")),
+                     actor(access.viewer.id, access.acting_role(ALL)),
                      {"award": award["id"], "sha256": award["sha256"]})  # fmt: skip

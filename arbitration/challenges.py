@@ -13,11 +13,12 @@ from ledger.keys import Keyring
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import owners
-from portal.cases.sides import side_role, sides_of
+from portal.cases.sides import sides_of
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _
+from portal.procedure import acting as A
 from portal.procedure import roles
 from portal.procedure.arbitration import CHALLENGE, SEAT, ask, move, subject
 
@@ -72,7 +73,7 @@ async def challenge(keyring: Keyring, ref: str, access: CaseAccess, seat_id: int
             keyring,
             ref,
             "arbitrator.challenged",
-            actor(access.viewer.id, side_role(access)),
+            actor(access.viewer.id, access.acting_role(A.BEFORE_NEUTRAL)),
             {
                 "challenge": rows[0]["id"],
                 "seat": seat["seat"],

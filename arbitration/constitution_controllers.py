@@ -11,13 +11,19 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from arbitration import challenges, constitution, disclosure, rankings
-from portal.accounts.controllers import _address
 from portal.cases.access import case_access
-from portal.cases.categories import category_label
 from portal.cases.controllers import room_context
-from portal.cases.tables import Case, CaseParticipant
 from portal.errors import FormInvalid
-from portal.procedure import roles
+from portal.i18n import _
+from portal.neutrals.controllers import (
+    Invitation,
+    accept_invitation,
+    decline_invitation,
+    not_found,
+    show_invitation,
+    when,
+)
+from portal.neutrals.disclosure import NotInvited
 from portal.procedure.policy import CaseAccess, Channel
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
@@ -109,52 +115,37 @@ class ConstitutionController(Controller):
         )
 
 
+def _wording(case: dict[str, Any], seat: dict[str, Any]) -> Invitation:
+    return Invitation(
+        title=_("Invitation to arbitrate %(ref)s", ref=case["ref"]),
+        intro=_(
+            "You are invited to sit as %(seat)s in this dispute. Read the summary, disclose "
+            "anything that could make a party doubt your independence or impartiality, and "
+            "accept or decline by %(date)s.",
+            seat=seat["seat_label"],
+            date=when(seat["answer_due"]),
+        ),
+        may_object=_("I disclose the following; the parties may challenge me on it."),
+        path="/arbitration/invitations",
+        forms="seat",
+    )
+
+
 class ArbitratorInvitationController(Controller):
     """The invited arbitrator's page: the case's summary, the disclosure, the answer."""
 
     path = "/arbitration/invitations"
     guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
-
-    async def _page(self, request: Req, seat_id: int, errors: dict[str, str] | None = None,
-                    form: dict[str, str] | None = None, status: int = 200) -> Template:  # fmt: skip
-        invitation = await disclosure.invitation(_viewer(request), seat_id)
-        case = await Case.select().where(Case.id == invitation["case"]).first()
-        people = await CaseParticipant.select(
-            CaseParticipant.role, CaseParticipant.user.name
-        ).where(
-            (CaseParticipant.case == case["id"])
-            & CaseParticipant.role.is_in(list(roles.PARTY_SIDES))
-        )  # fmt: skip
-        return page(
-            "arbitration/invitation.html",
-            status_code=status,
-            invitation=invitation,
-            case=case,
-            parties=people,
-            category_label=category_label,
-            errors=errors or {},
-            form=form or {},
-        )
+    exception_handlers = {NotInvited: not_found}  # noqa: RUF012 (not theirs, or answered)
 
     @get("/{seat_id:int}")
     async def show(self, request: Req, seat_id: int) -> Template:
-        return await self._page(request, seat_id)
+        return await show_invitation(request, disclosure, _wording, seat_id)
 
     @post("/{seat_id:int}/accept")
     async def accept(self, request: Req, seat_id: int) -> Response[Any] | Template:
-        form = await _form(request)
-        try:
-            ref = await disclosure.accept(
-                request.app.state.keyring, _viewer(request), seat_id, form, _address(request)
-            )
-        except FormInvalid as exc:
-            form.pop("password", None)
-            return await self._page(request, seat_id, exc.errors, form, status=400)
-        return Redirect(f"/cases/{ref}", status_code=303)
+        return await accept_invitation(request, disclosure, _wording, seat_id)
 
     @post("/{seat_id:int}/decline")
     async def decline(self, request: Req, seat_id: int) -> Response[Any]:
-        await disclosure.decline(
-            request.app.state.keyring, _viewer(request), seat_id, await _form(request)
-        )
-        return Redirect("/cases", status_code=303)
+        return await decline_invitation(request, disclosure, seat_id)

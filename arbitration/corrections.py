@@ -13,11 +13,11 @@ from arbitration.tables import Award, Correction
 from ledger.keys import Keyring
 from portal.cases import deadlines
 from portal.cases.events import actor, record
-from portal.cases.sides import side_role
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _, language
+from portal.procedure import acting as A
 from portal.procedure import roles
 from portal.procedure.arbitration import AWARD, CORRECTION, ask, move, subject
 
@@ -79,7 +79,8 @@ async def ask_correction(
             Correction(award=award["id"], case=access.case_id, party=access.viewer.id,
                        request=request, status=CORRECTION.initial, created_at=at)
         ).returning(Correction.id)  # fmt: skip
-        await record(keyring, ref, "correction.asked", actor(access.viewer.id, side_role(access)),
+        by = actor(access.viewer.id, access.acting_role(A.BEFORE_NEUTRAL))
+        await record(keyring, ref, "correction.asked", by,
                      {"correction": rows[0]["id"], "award": award["id"],
                       "sha256": award["sha256"], "request": request})  # fmt: skip
         await tribunal.tell_tribunal(access.case_id, ref, "correction_asked", by=access.viewer.id)

@@ -12,11 +12,11 @@ from arbitration.tables import Extension, TimetableStep
 from ledger.keys import Keyring
 from portal.cases import deadlines
 from portal.cases.events import actor, record
-from portal.cases.sides import side_role
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _, gettext
+from portal.procedure import acting as A
 from portal.procedure import roles
 from portal.procedure.arbitration import EXTENSION, ask, subject
 
@@ -76,7 +76,7 @@ async def ask_extension(
     if errors:
         raise FormInvalid(errors)
     assert step is not None and wanted is not None
-    role = side_role(access)
+    role = access.acting_role(A.BEFORE_NEUTRAL)
     async with write_transaction(Case._meta.db):
         # The case row first: one such step of a case at a time (PostgreSQL).
         await Case.update({Case.updated_at: at}).where(Case.id == access.case_id)

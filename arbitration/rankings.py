@@ -14,13 +14,11 @@ from arbitration.tables import CandidateList, ListAnswer
 from ledger.keys import Keyring
 from portal.cases import deadlines
 from portal.cases.events import actor, record
-from portal.cases.sides import (
-    side_role,
-)
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, NotAllowed, NotFound
 from portal.i18n import _
+from portal.procedure import acting as A
 from portal.procedure.arbitration import (
     APPOINTED,
     CANDIDATE_LIST,
@@ -116,7 +114,7 @@ async def answer_list(keyring: Keyring, ref: str, access: CaseAccess, list_id: i
             keyring,
             ref,
             "arbitration.list_answered",
-            actor(access.viewer.id, side_role(access)),
+            actor(access.viewer.id, access.acting_role(A.BEFORE_NEUTRAL)),
             {"list": list_id, "seat": seat, "content_sha256": listing.commitment(stored)},
         )
         await ListAnswer.insert(

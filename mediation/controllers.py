@@ -19,7 +19,14 @@ from portal.cases.controllers import room_context
 from portal.cases.sides import mediator_of, sides_of
 from portal.errors import FormInvalid, NotFound
 from portal.i18n import _, language
-from portal.neutrals.controllers import Invitation, invitation_page, not_found, when
+from portal.neutrals.controllers import (
+    Invitation,
+    accept_invitation,
+    decline_invitation,
+    not_found,
+    show_invitation,
+    when,
+)
 from portal.neutrals.disclosure import NotInvited
 from portal.pdf.render import render_pdf
 from portal.procedure import roles
@@ -209,33 +216,17 @@ class MediatorInvitationController(Controller):
     guards = [cleared_for_cases]  # noqa: RUF012 (Litestar reads it from the class)
     exception_handlers = {NotInvited: not_found}  # noqa: RUF012 (not theirs, or answered)
 
-    async def _page(self, request: Req, appointment_id: int, errors: dict[str, str] | None = None,
-                    form: dict[str, str] | None = None, status: int = 200) -> Template:  # fmt: skip
-        invited = await invitation.invitation(_viewer(request), appointment_id)
-        return await invitation_page(invited, _wording, errors, form, status)
-
     @get("/{appointment_id:int}")
     async def show(self, request: Req, appointment_id: int) -> Template:
-        return await self._page(request, appointment_id)
+        return await show_invitation(request, invitation, _wording, appointment_id)
 
     @post("/{appointment_id:int}/accept")
     async def accept(self, request: Req, appointment_id: int) -> Response[Any] | Template:
-        form = await _form(request)
-        try:
-            ref = await invitation.accept(
-                request.app.state.keyring, _viewer(request), appointment_id, form, _address(request)
-            )
-        except FormInvalid as exc:
-            form.pop("password", None)
-            return await self._page(request, appointment_id, exc.errors, form, status=400)
-        return Redirect(f"/cases/{ref}", status_code=303)
+        return await accept_invitation(request, invitation, _wording, appointment_id)
 
     @post("/{appointment_id:int}/decline")
     async def decline(self, request: Req, appointment_id: int) -> Response[Any]:
-        await invitation.decline(
-            request.app.state.keyring, _viewer(request), appointment_id, await _form(request)
-        )
-        return Redirect("/cases", status_code=303)
+        return await decline_invitation(request, invitation, appointment_id)
 
 
 class RosterController(Controller):

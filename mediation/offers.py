@@ -18,12 +18,13 @@ from mediation.items import describe, parse_items
 from mediation.tables import Offer, OfferAnswer, Settlement
 from portal.cases import deadlines
 from portal.cases.events import SYSTEM, actor, record
-from portal.cases.sides import mediator_of, side_role, sides_of
+from portal.cases.sides import mediator_of, sides_of
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from portal.i18n import _
 from portal.notifications.notify import notify
+from portal.procedure import acting as A
 from portal.procedure.mediation import OFFER, SETTLEMENT, subject
 from portal.procedure.table import Refused
 
@@ -119,7 +120,7 @@ async def make_offer(
         errors["note"] = _("Keep this under %(n)s characters.", n=NOTE_LIMIT)
     if errors:
         raise FormInvalid(errors)
-    role = side_role(access)
+    role = access.acting_role(A.BEFORE_NEUTRAL)
     async with write_transaction(Case._meta.db):
         await _no_settlement_yet(access.case_id)
         body: dict[str, Any] = {"items": items, "expires": _iso(expires)}
@@ -204,7 +205,7 @@ async def answer(
         raise FormInvalid({"answer": _("Choose to accept or reject the offer.")})
     reasons = form.get("reasons", "").replace("\r\n", "\n").strip()[:NOTE_LIMIT]
     at = deadlines.now()
-    role = side_role(access)
+    role = access.acting_role(A.BEFORE_NEUTRAL)
     async with write_transaction(Case._meta.db):
         offer = await _answerable(access, offer_id, at, choice)
         await _no_settlement_yet(access.case_id)

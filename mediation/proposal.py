@@ -37,13 +37,13 @@ from portal.cases.sides import (
     add_representative,
     chosen_representative,
     needs_representative,
-    side_role,
     sides_of,
 )
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, FormInvalid, NotAllowed
 from portal.i18n import _
+from portal.procedure import acting as A
 from portal.procedure import roles
 from portal.procedure.mediation import APPOINTMENT, subject
 from portal.procedure.table import Refused
@@ -164,7 +164,7 @@ async def answer(
         raise NotAllowed(_("Only the parties answer a proposed mediator."))
     choice, reasons = _read_answer(form)
     at = deadlines.now()
-    role = side_role(access)
+    role = access.acting_role(A.BEFORE_NEUTRAL)
     async with write_transaction(Case._meta.db):
         appointment = await live_appointment(access.case_id)
         if appointment is None or appointment["status"] not in STAGES:

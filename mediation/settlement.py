@@ -17,12 +17,13 @@ from portal.accounts.reauth import confirm_password
 from portal.cases import deadlines
 from portal.cases.events import actor, record
 from portal.cases.lifecycle import take_system_step
-from portal.cases.sides import mediator_of, side_role, sides_of
-from portal.cases.statements import acting_role
+from portal.cases.sides import mediator_of, sides_of
 from portal.cases.tables import Case
 from portal.database import write_transaction
 from portal.errors import Conflict, NotAllowed
 from portal.i18n import _
+from portal.procedure import acting as A
+from portal.procedure.channels import ALL
 from portal.procedure.mediation import SETTLEMENT, acting, subject
 from portal.procedure.table import SYSTEM, Refused
 
@@ -73,7 +74,7 @@ async def sign(keyring: Keyring, ref: str, access: CaseAccess, password: str, ad
         raise NotAllowed(_("Only the parties and the mediator sign the settlement."))
     await confirm_password(access.viewer.id, password, address)
     at = deadlines.now()
-    role = side_role(access)
+    role = access.acting_role(A.BEFORE_NEUTRAL)
     async with write_transaction(Case._meta.db):
         settlement = await current(access.case_id)
         if settlement is None:
@@ -128,7 +129,7 @@ async def record_download(
             keyring,
             ref,
             "settlement.downloaded",
-            actor(access.viewer.id, acting_role(access, "all")),
+            actor(access.viewer.id, access.acting_role(ALL)),
             {"settlement": settlement["id"], "sha256": settlement["sha256"]},
         )
 

@@ -34,6 +34,7 @@ from portal.cases.uploads import boundary_of
 from portal.errors import NotAllowed, PortalError
 from portal.i18n import _, template_gettext
 from portal.ledger_routes import seal_certificates
+from portal.procedure import acting as A
 from portal.web.pages import page
 from portal.web.viewer import Viewer, cleared_for_cases, viewer_of
 
@@ -62,7 +63,7 @@ class CaseFileController(Controller):
         audience = access.casefile_audience
         if audience is None:
             raise NotAllowed(_("Only staff, legal and the parties export a case file."))
-        role = sorted(access.roles)[0]
+        role = access.acting_role(A.EXPORTING)
         made = await export(
             request.app.state.settings,
             request.app.state.keyring,

@@ -27,7 +27,6 @@ from ledger.keys import Keyring
 from portal.cases import image_size
 from portal.cases.access import readers
 from portal.cases.events import SYSTEM, actor, record
-from portal.cases.statements import acting_role
 from portal.cases.tables import Case, Evidence
 from portal.cases.uploads import (
     PREVIEWABLE,
@@ -139,11 +138,6 @@ def chosen_channel(access: CaseAccess, key: str | None) -> Channel:
     return Channel(name, party_id)
 
 
-def may_add_platform_records(access: CaseAccess) -> bool:
-    """Platform records come from the platform: its staff on the case add them."""
-    return access.is_staff and access.can_add_evidence()
-
-
 async def add_files(
     keyring: Keyring,
     ref: str,
@@ -156,14 +150,14 @@ async def add_files(
 
     The caller removes the newly stored files if this raises: nothing refers to them.
     """
-    if platform_record and not may_add_platform_records(access):
+    if platform_record and not access.may_add_platform_records:
         raise NotAllowed(_("Only the platform's staff can add platform records."))
     if not files:
         raise FormInvalid({"files": _("Choose at least one file to add.")})
     if not access.can_add_evidence(channel.name, channel.party_id):
         raise NotAllowed(_("You cannot add files to this channel."))
     now = datetime.now(UTC)
-    role = acting_role(access, channel.name)
+    role = access.acting_role(channel.name)
     async with write_transaction(Evidence._meta.db):
         seq = await record_files(
             keyring,
@@ -271,7 +265,7 @@ async def add_pasted_record(
 ) -> int:
     """Store pasted text as a `.txt` file and add it as a platform record; returns the
     entry's case_seq. The file is removed again if it is not recorded."""
-    if not may_add_platform_records(access):
+    if not access.may_add_platform_records:
         raise NotAllowed(_("Only the platform's staff can add platform records."))
     if "text/plain" not in allowed:
         raise FormInvalid({"text": _("This portal does not accept text files as evidence.")})
@@ -426,7 +420,7 @@ async def record_reading(
         body["channel"] = row["channel"]
         if row["caucus_party"] is not None:
             body["caucus_party"] = f"user:{row['caucus_party']}"
-    role = acting_role(access, row["channel"])
+    role = access.acting_role(row["channel"])
     async with write_transaction(Evidence._meta.db):
         receipt = await record(
             keyring, ref, "evidence.downloaded", actor(access.viewer.id, role), body

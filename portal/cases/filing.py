@@ -24,6 +24,7 @@ from portal.database import write_transaction
 from portal.errors import FormInvalid
 from portal.i18n import _
 from portal.notifications.notify import notify
+from portal.procedure import acting as A
 from portal.procedure import roles
 from portal.procedure.people import Viewer
 
@@ -423,10 +424,7 @@ async def invite_respondent(
         ) from None
     if roles.RESPONDENT in access.other_roles:
         raise Conflict(_("This case already has a respondent."))
-    by_role = next(
-        (r for r in (roles.CLAIMANT, roles.AGENT, roles.SUPERVISOR) if r in access.roles),
-        roles.SUPERVISOR,
-    )
+    by_role = access.acting_role(A.INVITING)
     async with write_transaction(Case._meta.db):
         return await add_respondent(keyring, ref, case_id, address, by, by_role, datetime.now(UTC))
 

@@ -24,16 +24,12 @@ from portal.database import write_transaction
 from portal.errors import Conflict, NotAllowed, NotFound
 from portal.i18n import _
 from portal.notifications.notify import notify
+from portal.procedure import acting as A
 from portal.procedure import case as states
 from portal.procedure import hooks, roles
 from portal.procedure.case import REMEDIES, RESPONSIBILITIES, SEVERITIES
 from portal.procedure.labels import role_label
 from portal.procedure.policy import CaseAccess
-
-_ROLE_ORDER = (
-    roles.CLAIMANT, roles.RESPONDENT, roles.PLATFORM, roles.MEDIATOR, roles.AGENT,
-    roles.INVESTIGATOR, roles.ASSESSOR, roles.SUPERVISOR,
-)  # fmt: skip
 
 
 async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: str,
@@ -43,7 +39,7 @@ async def take_action(keyring: Keyring, ref: str, access: CaseAccess, action: st
     case = await _row(access.case_id)
     declared = states.CASE.check(action, case, access, at, translate=_)
     step = steps.read(action, form, case, at)
-    role = next(r for r in _ROLE_ORDER if r in access.roles & declared.roles)
+    role = access.acting_role(A.MOVING, declared.roles)
     target = declared.target
     async with write_transaction(Case._meta.db):
         await _move(case["id"], (case["state"],), target, action, at, step.case_changes)
@@ -106,7 +102,7 @@ def _outcome_changes(action: str, at: datetime) -> dict[Any, Any]:
 async def tell_of_move(ref: str, case_id: int, target: str, owner: str | None,
                        deadline: datetime | None, by: int | None) -> None:  # fmt: skip
     """Tell everyone on the case; whoever owes the next step learns it is theirs."""
-    everyone = await on_case(case_id, *_ROLE_ORDER)
+    everyone = await on_case(case_id, *A.ACTING_ORDER[A.MOVING])
     owing = set(await owners(case_id, owner)) if owner else set()
     when = deadline.strftime("%Y-%m-%d %H:%M UTC") if deadline else ""
     link = f"/cases/{ref}"
@@ -188,7 +184,7 @@ async def answer_request(keyring: Keyring, ref: str, access: CaseAccess, request
         await InfoRequest.update({InfoRequest.answer: answer, InfoRequest.answered_at: at}).where(
             InfoRequest.id == request_id
         )
-        who = roles.RESPONDENT if roles.RESPONDENT in access.roles else roles.CLAIMANT
+        who = access.acting_role(A.ANSWERING)
         await record(keyring, ref, "info.answered", actor(access.viewer.id, who),
                      {"request": request_id, "answer": answer})  # fmt: skip
         await notify([row["asked_by"]], "case_moved", case_ref=ref, link=f"/cases/{ref}",

@@ -33,6 +33,7 @@ from portal.i18n import _
 from portal.procedure import case as st
 from portal.procedure import roles
 from portal.procedure.people import Viewer
+from portal.procedure.standing import standing
 
 PAGE_SIZE = 50
 DUE_SOON = timedelta(days=1)
@@ -405,7 +406,7 @@ async def queue_page(query: QueueQuery, viewer: Viewer, at: datetime) -> QueuePa
         )
     sql, args = flags_sql(query, at)
     counts = (await Case.raw(sql, *args))[0]
-    staff = await assignable_staff() if viewer.is_supervisor else []
+    staff = await assignable_staff() if standing(viewer).administers else []
     return QueuePage(
         query=query,
         rows=rows,

@@ -18,8 +18,6 @@ from portal.cases.events import record
 from portal.cases.tables import CaseParticipant
 from portal.i18n import _
 from portal.procedure import roles
-from portal.procedure.acting import BEFORE_NEUTRAL
-from portal.procedure.policy import CaseAccess
 
 
 @dataclass(frozen=True)
@@ -49,15 +47,6 @@ async def mediator_of(case_id: int) -> dict[str, object] | None:
         .first()
     )
     return row
-
-
-def side_role(access: CaseAccess) -> str:
-    """The role a person acts in before a neutral: their side, mediator or arbitrator.
-
-    The policy decides (`CaseAccess.acting_role`); this name stays until mediation's and
-    arbitration's services ask the policy themselves.
-    """
-    return access.acting_role(BEFORE_NEUTRAL)
 
 
 async def needs_representative(case_id: int) -> bool:

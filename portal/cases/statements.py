@@ -36,33 +36,6 @@ def check_text(raw: str) -> str:
     return text
 
 
-def acting_role(access: CaseAccess, channel: str) -> str:
-    """The role a person speaks in on this channel (someone may hold two on a case)."""
-    preference = {
-        "caucus": ("mediator", "claimant", "respondent", "platform"),
-        "tribunal": ("arbitrator",),
-        "staff": ("investigator", "assessor", "agent", "supervisor"),
-    }.get(
-        channel,
-        (
-            "claimant",
-            "respondent",
-            "platform",
-            "mediator",
-            "arbitrator",
-            "assessor",
-            "investigator",
-            "agent",
-            "supervisor",
-            "legal",
-        ),
-    )
-    for role in preference:
-        if role in access.roles:
-            return role
-    return sorted(access.roles)[0]
-
-
 async def post_statement(
     keyring: Keyring,
     ref: str,
@@ -82,7 +55,7 @@ async def post_statement(
     if party_id is not None:
         body["caucus_party"] = f"user:{party_id}"
     assert channel == ALL or channel in PRIVATE_CHANNELS
-    role = acting_role(access, channel)
+    role = access.acting_role(channel)
     now = datetime.now(UTC)
     async with write_transaction(Statement._meta.db):
         receipt = await record(

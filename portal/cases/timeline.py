@@ -169,7 +169,7 @@ async def info_requests(case_id: int, access: CaseAccess) -> list[dict[str, Any]
         .where(InfoRequest.case == case_id)
         .order_by(InfoRequest.id)
     )
-    if access.is_staff:
+    if access.reads_every_request:
         return rows
     return [r for r in rows if r["addressee"] == access.viewer.id]
 

@@ -16,7 +16,7 @@ neither the party's caucus, which is its two members', nor the staff notes).
 
 Mediation: the sides are the claimant and the respondent, or a staff member speaking for
 the platform (`platform`). A mediator is on the case once they accepted; until then
-they see the invitation's summary and nothing else (`may_answer_invitation`).
+they see the invitation's summary and nothing else (`portal.neutrals.disclosure.may_answer`).
 """
 
 from __future__ import annotations
@@ -350,24 +350,6 @@ def may_see_dashboard(viewer: Viewer | None) -> bool:
     Parties, neutrals and legal users are each on a few cases only, and see none of this.
     """
     return viewer is not None and viewer.is_staff and viewer.cleared_for_cases
-
-
-def may_answer_invitation(viewer: Viewer, appointment: dict[str, Any]) -> bool:
-    """Only the mediator invited, and only while the invitation is open, sees the case's
-    summary before joining it."""
-    return (
-        viewer.cleared_for_cases
-        and appointment["mediator"] == viewer.id
-        and appointment["status"] == "invited"
-    )
-
-
-def may_answer_seat(viewer: Viewer, seat: dict[str, Any]) -> bool:
-    """Only the arbitrator invited to a seat, while the invitation is open, sees the
-    case's summary before joining the tribunal."""
-    return (
-        viewer.cleared_for_cases and seat["arbitrator"] == viewer.id and seat["status"] == "invited"
-    )
 
 
 def readers_among(
