@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from piccolo.columns import Column
 
 from arbitration import tribunal
 from arbitration.tables import Arbitration, Award, AwardVote
@@ -156,7 +158,7 @@ async def save_draft(keyring: Keyring, ref: str, access: CaseAccess, form: dict[
                 _("The award is issued; it is corrected only by an addendum."))  # fmt: skip
         await record(keyring, ref, "award.drafted", actor(access.viewer.id, roles.ARBITRATOR),
                      {"channel": TRIBUNAL, "content_sha256": digest})  # fmt: skip
-        values = {
+        values: dict[Column, Any] = {
             Award.reasons: reasons, Award.relief: json.dumps(items), Award.costs: costs,
             Award.language: case["language"], Award.text: text, Award.sha256: digest,
             Award.drafted_by: access.viewer.id, Award.updated_at: at,
@@ -166,7 +168,8 @@ async def save_draft(keyring: Keyring, ref: str, access: CaseAccess, form: dict[
                                      **{c._meta.name: v for c, v in values.items()}))  # fmt: skip
         else:
             done = (
-                await Award.update(values)
+                # Piccolo takes columns or names; a dict of columns is one (dicts are invariant).
+                await Award.update(cast("dict[Column | str, Any]", values))
                 .where((Award.id == existing["id"]) & Award.status.is_in(sorted(AWARD.open_states)))
                 .returning(Award.id)
             )

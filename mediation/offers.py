@@ -255,6 +255,7 @@ async def _conclude(
         (Offer.case == access.case_id) & Offer.status.is_in(_sources("supersede"))
     )
     case = await Case.select(Case.language).where(Case.id == access.case_id).first()
+    assert case is not None, "the case of an offer being accepted exists"
     mediator = await mediator_of(access.case_id)
     text = agreement.draw_up(
         ref,

@@ -125,7 +125,7 @@ async def before_each_request(request: Request[Any, Any, Any]) -> Response[Any] 
     return await answer_a_copy(request)
 
 
-def route_handlers() -> list[object]:
+def route_handlers() -> list[Any]:
     return [
         healthz,
         home,

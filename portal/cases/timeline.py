@@ -112,7 +112,9 @@ def describe(event: Event, names: dict[str, str]) -> Reading:
     return entries.read(event.type, event.body, words_for(names))
 
 
-async def statements(case_id: int, access: CaseAccess, channel: str, party_id: int | None):
+async def statements(
+    case_id: int, access: CaseAccess, channel: str, party_id: int | None
+) -> list[dict[str, Any]]:
     if not access.can_read(channel, party_id):
         return []
     query = Statement.select(
